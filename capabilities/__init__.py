@@ -1,0 +1,1 @@
+"""Capability apps: one Django app per business capability, each with one contract."""

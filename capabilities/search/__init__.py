@@ -1,0 +1,1 @@
+"""Search: index documents and query them (ranked full-text search on Postgres)."""

@@ -1,0 +1,1 @@
+"""Pure, transport-free rules of search (no Django, no I/O)."""

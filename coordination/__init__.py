@@ -1,0 +1,1 @@
+"""Desk-graph coordination workflows and the admin console (arrives after the runtime)."""

@@ -1,0 +1,21 @@
+"""Base class for contract payload shapes.
+
+Wire names are camelCase (as in the TypeScript original) while Python code keeps
+snake_case attributes; both names are accepted on input.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+
+class Schema(BaseModel):
+    """A contract payload. Unknown keys are ignored, as zod objects do by default."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        from_attributes=True,
+        extra="ignore",
+    )

@@ -1,0 +1,253 @@
+"""Settings for RAWR HQ. The environment is read here and nowhere else.
+
+With nothing set the project runs *embedded*: SQLite under ``RAWR_DATA_DIR`` and a
+Celery broker that needs no server (a hardened kombu filesystem transport, see
+``rawr_site/embedded_broker.py``). ``DATABASE_URL`` and ``CELERY_BROKER_URL`` move it onto
+Postgres and Redis/RabbitMQ. ``RAWR_ENV=production`` refuses to start without a real
+secret key and a real database.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from rawr_site.manifest import manifest_installed_apps
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw else default
+
+
+def _env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+RAWR_ENV = os.environ.get("RAWR_ENV", "development")
+IS_PRODUCTION = RAWR_ENV == "production"
+DEBUG = _env_bool("DEBUG", default=False)
+
+RAWR_DATA_DIR = Path(os.environ.get("RAWR_DATA_DIR", BASE_DIR / "var")).resolve()
+RAWR_DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+_DEV_SECRET = "rawr-development-only-secret-key-not-for-production-use-0123456789"
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if IS_PRODUCTION:
+        raise ImproperlyConfigured("SECRET_KEY must be set when RAWR_ENV=production")
+    SECRET_KEY = _DEV_SECRET
+
+ALLOWED_HOSTS = _env_list(
+    "ALLOWED_HOSTS", [] if IS_PRODUCTION else ["127.0.0.1", "localhost", "testserver", "[::1]"]
+)
+CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# --- Database -------------------------------------------------------------------------
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+RAWR_EMBEDDED_DB = not DATABASE_URL
+if RAWR_EMBEDDED_DB:
+    if IS_PRODUCTION:
+        raise ImproperlyConfigured("DATABASE_URL must be set when RAWR_ENV=production")
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(RAWR_DATA_DIR / "rawr.sqlite3"),
+            # The web server and the worker share this file: wait for locks instead of
+            # failing with "database is locked", and take the write lock up front.
+            "OPTIONS": {
+                "timeout": 30,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+            "TEST": {"NAME": str(RAWR_DATA_DIR / "rawr-test.sqlite3")},
+        }
+    }
+else:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    if os.environ.get("TEST_DATABASE_NAME"):
+        DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Applications ---------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_celery_results",
+    "rawr_site.host",
+    # Capability apps come from the generated, committed manifest: adding a capability
+    # never needs an edit here.
+    *manifest_installed_apps(),
+]
+
+MIDDLEWARE = [
+    "rawr_site.middleware.RequestBodyLimitMiddleware",
+    "rawr_site.middleware.CorrelationIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "rawr_site.middleware.ApiErrorShapeMiddleware",
+]
+
+ROOT_URLCONF = "rawr_site.urls"
+WSGI_APPLICATION = "rawr_site.wsgi.application"
+ASGI_APPLICATION = "rawr_site.asgi.application"
+CSRF_FAILURE_VIEW = "rawr_site.errors_views.csrf_failure"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = RAWR_DATA_DIR / "staticfiles"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = IS_PRODUCTION
+CSRF_COOKIE_SECURE = IS_PRODUCTION
+
+# --- Request limits -------------------------------------------------------------------
+# One number for both: Django's own guard and our 413 middleware agree on the limit.
+RAWR_MAX_BODY_BYTES = _env_int("RAWR_MAX_BODY_BYTES", 1_048_576)
+DATA_UPLOAD_MAX_MEMORY_SIZE = RAWR_MAX_BODY_BYTES
+
+# --- API surfaces ---------------------------------------------------------------------
+# Prefixes whose every response (Django's own 404/405/413/500 included) is JSON.
+RAWR_RPC_PREFIX = "/rpc/"
+RAWR_API_PREFIX = "/api/"
+# "public" serves /api/schema/ and the docs to anyone; "staff" requires a staff session.
+RAWR_SCHEMA_ACCESS = os.environ.get("RAWR_SCHEMA_ACCESS", "public")
+# Throttle for ApiKey.last_used_at writes: one UPDATE per key per this many seconds.
+RAWR_API_KEY_TOUCH_SECONDS = _env_int("RAWR_API_KEY_TOUCH_SECONDS", 60)
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rawr_site.host.drf_auth.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "EXCEPTION_HANDLER": "rawr_site.host.drf_errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "RAWR HQ API",
+    "DESCRIPTION": (
+        "Published routes of RAWR HQ: capability procedures under /api/orpc, durable "
+        "workflow triggers under /api/workflows and the runs API. Authenticate with "
+        "`Authorization: Bearer <api key>`."
+    ),
+    "VERSION": "1.0.0",
+    # django-ninja emits OpenAPI 3.1 (JSON Schema 2020-12); the merged document must be 3.1.
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "PREPROCESSING_HOOKS": ["rawr_site.schema.preprocess_published_only"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "rawr_site.schema.merge_contract_routes",
+    ],
+    "SECURITY": [{"ApiKeyAuth": []}],
+}
+
+# --- Celery ---------------------------------------------------------------------------
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+RAWR_EMBEDDED_BROKER = not CELERY_BROKER_URL
+if RAWR_EMBEDDED_BROKER:
+    # Hardened filesystem transport registered as "rawrfs" in rawr_site/celery.py.
+    CELERY_BROKER_URL = "rawrfs://"
+    _broker_dir = RAWR_DATA_DIR / "broker"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processing"),
+        "control_folder": str(_broker_dir / "control"),
+        "polling_interval": float(os.environ.get("RAWR_EMBEDDED_BROKER_POLL", "0.1")),
+    }
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}
+CELERY_RESULT_BACKEND = "django-db"
+CELERY_RESULT_EXTENDED = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "UTC"
+# Without it the Django fixup closes the DB connection after every task (2.5-3x slower).
+CELERY_DB_REUSE_MAX = _env_int("CELERY_DB_REUSE_MAX", 200)
+
+# --- Logging --------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"correlation": {"()": "rawr_site.log_context.CorrelationIdFilter"}},
+    "formatters": {
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s [cid=%(correlation_id)s] %(message)s"
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["correlation"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"django.request": {"level": "ERROR"}},
+}

@@ -1,0 +1,89 @@
+"""The auth matrix, enforced once for every derived route.
+
+=================  ==============================  ===============================
+caller             /rpc (first-party)              /api/orpc, /api/workflows
+=================  ==============================  ===============================
+anonymous          401 UNAUTHORIZED                401 UNAUTHORIZED
+session + CSRF     allowed                         allowed
+session, no CSRF   403 FORBIDDEN                   403 (unsafe methods)
+service token      allowed (no CSRF needed)        allowed
+external API key   403 FORBIDDEN                   allowed within its scopes, else 403
+bad/revoked key    401 UNAUTHORIZED                401 UNAUTHORIZED
+=================  ==============================  ===============================
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from django.http import HttpRequest
+from ninja.utils import check_csrf
+
+from rawr_site.contract.context import BoundaryContext, Principal
+from rawr_site.contract.errors import RawrError
+from rawr_site.host.models import ApiKey
+from rawr_site.host.services import apikey_authenticate
+from rawr_site.log_context import correlation_id_of
+
+Family = Literal["rpc", "published"]
+
+
+def bearer_token(request: HttpRequest) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
+def principal_for_key(api_key: ApiKey) -> Principal:
+    return Principal(
+        kind="api_key",
+        id=str(api_key.pk),
+        name=api_key.prefix,
+        first_party=api_key.first_party,
+        scopes=frozenset(api_key.scopes) if api_key.scopes else None,
+    )
+
+
+def principal_for_user(user) -> Principal:
+    return Principal(
+        kind="user",
+        id=str(user.pk),
+        name=user.get_username(),
+        first_party=True,
+        is_staff=bool(user.is_staff),
+    )
+
+
+def authenticate(
+    request: HttpRequest, *, family: Family, capability: str, csrf_required: bool
+) -> BoundaryContext:
+    """Build the boundary context or raise the 401/403 ``RawrError`` of the matrix."""
+    token = bearer_token(request)
+    if token is not None:
+        api_key = apikey_authenticate(secret=token)
+        if api_key is None:
+            raise RawrError("UNAUTHORIZED", 401, "Invalid or revoked API key")
+        principal = principal_for_key(api_key)
+        if family == "rpc" and not principal.first_party:
+            raise RawrError("FORBIDDEN", 403, "External API keys cannot call /rpc")
+        mode = "first-party" if principal.first_party else "external"
+    else:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or not user.is_active:
+            raise RawrError("UNAUTHORIZED", 401, "Authentication required")
+        if csrf_required and check_csrf(request) is not None:
+            raise RawrError("FORBIDDEN", 403, "CSRF verification failed (send X-CSRFToken)")
+        principal = principal_for_user(user)
+        mode = "first-party"
+    if not principal.allows(capability):
+        raise RawrError("FORBIDDEN", 403, f"This key is not allowed to call {capability!r}")
+    return BoundaryContext(
+        principal=principal,
+        caller_mode=mode,
+        correlation_id=correlation_id_of(request),
+        capability=capability,
+        transport="rpc" if family == "rpc" else "openapi",
+        request=request,
+    )

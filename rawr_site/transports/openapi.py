@@ -1,0 +1,277 @@
+"""Published routes (``/api/orpc`` + the contract's REST path): external procedures only.
+
+Plain JSON as OpenAPILink speaks it: path params merged into the input (path wins), GET
+input from the query string, other methods from the JSON body (an empty body means no
+input), errors as the bare error object. The OpenAPI operation of each route is derived
+from the same contract (``operation_fragment``) and merged into the published schema.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI, Router
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from rawr_site.contract.errors import COMMON_ERRORS, RawrError
+from rawr_site.contract.procedure import Contract, Procedure
+from rawr_site.transports import wire
+from rawr_site.transports.execution import read_json_body, run_procedure
+from rawr_site.transports.querystring import parse_query
+
+REF_TEMPLATE = "#/components/schemas/{model}"
+ERROR_COMPONENT = "RawrErrorBody"
+
+
+def _read_published_input(proc: Procedure):
+    def read(request: HttpRequest) -> Any:
+        path_params = dict(request.resolver_match.kwargs) if request.resolver_match else {}
+        if request.method == "GET":
+            rest = parse_query(request.GET, proc.input)
+        else:
+            rest = read_json_body(request)
+        if not path_params:
+            return rest
+        if rest is None:
+            return path_params
+        if not isinstance(rest, dict):
+            raise RawrError(
+                "BAD_REQUEST",
+                400,
+                "Input validation failed",
+                {"issues": [{"message": "Expected a JSON object", "path": []}]},
+            )
+        return {**rest, **path_params}
+
+    return read
+
+
+def _write_published_output(proc: Procedure, output: Any) -> HttpResponse:
+    if output is None:
+        return HttpResponse(status=proc.success_status, content_type=wire.JSON_CONTENT_TYPE)
+    return wire.json_response(proc.dump_output(output), status=proc.success_status)
+
+
+def _write_published_error(error: RawrError, defined: bool) -> HttpResponse:
+    return wire.api_error_response(error, defined=defined)
+
+
+def make_published_view(proc: Procedure):
+    read = _read_published_input(proc)
+
+    def published_view(request: HttpRequest, **_: Any) -> HttpResponse:
+        return run_procedure(
+            request,
+            proc,
+            family="published",
+            read_input=read,
+            write_output=_write_published_output,
+            write_error=_write_published_error,
+        )
+
+    published_view.__name__ = f"published_{proc.capability}_{proc.name}"
+    return published_view
+
+
+class ContractNinjaAPI(NinjaAPI):
+    """A NinjaAPI whose OpenAPI document carries the contract's component schemas."""
+
+    def __init__(self, *args: Any, procedures: list[Procedure], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.procedures = procedures
+
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params=None):
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(contract_components(self.procedures))
+        return schema
+
+
+def build_published_api(contracts: list[Contract], *, surface: str, namespace: str) -> NinjaAPI:
+    procedures = [
+        proc
+        for contract in contracts
+        for proc in contract
+        if proc.visibility == "external" and proc.surface == surface
+    ]
+    api = ContractNinjaAPI(
+        title=f"RAWR published routes ({surface})",
+        urls_namespace=namespace,
+        docs_url=None,
+        openapi_url=None,
+        procedures=procedures,
+    )
+    for contract in contracts:
+        router = Router(tags=[contract.capability])
+        for proc in contract:
+            if proc.visibility != "external" or proc.surface != surface:
+                continue
+            with warnings.catch_warnings():
+                # Path params are read from the resolver match and merged into the input
+                # (path wins), not declared as view arguments.
+                warnings.filterwarnings("ignore", message=r"Field\(s\) .* are in the view path")
+                _add_operation(router, proc)
+        api.add_router("", router)
+    return api
+
+
+def _add_operation(router: Router, proc: Procedure) -> None:
+    router.add_api_operation(
+        proc.path,
+        [proc.method],
+        make_published_view(proc),
+        operation_id=proc.operation_id,
+        summary=proc.summary,
+        description=proc.description or None,
+        tags=[proc.capability],
+        openapi_extra=operation_fragment(proc),
+        url_name=f"{proc.capability}.{proc.name}",
+    )
+
+
+# -- OpenAPI derived from the contract ---------------------------------------------------
+def _models(procedures: list[Procedure]) -> list[tuple[type[BaseModel], str]]:
+    seen: dict[tuple[type[BaseModel], str], None] = {}
+    for proc in procedures:
+        if proc.input is not None:
+            seen[(proc.input, "validation")] = None
+        if proc.output is not None:
+            seen[(proc.output, "serialization")] = None
+    return list(seen)
+
+
+def contract_components(procedures: list[Procedure]) -> dict[str, Any]:
+    models = _models(procedures)
+    components: dict[str, Any] = {ERROR_COMPONENT: error_body_schema()}
+    if not models:
+        return components
+    _keys, top = models_json_schema(models, ref_template=REF_TEMPLATE, by_alias=True)
+    components.update(top.get("$defs", {}))
+    return components
+
+
+def _ref_for(model: type[BaseModel], mode: str) -> dict[str, Any]:
+    keys, _top = models_json_schema([(model, mode)], ref_template=REF_TEMPLATE, by_alias=True)
+    return dict(keys[(model, mode)])
+
+
+def error_body_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": "The one error shape of every /api route (oRPC error object).",
+        "properties": {
+            "defined": {
+                "type": "boolean",
+                "description": "True when the code is declared by the operation's contract.",
+            },
+            "code": {"type": "string", "examples": ["BAD_REQUEST"]},
+            "status": {"type": "integer"},
+            "message": {"type": "string"},
+            "data": {"description": "Error details, e.g. `issues` for BAD_REQUEST."},
+        },
+        "required": ["defined", "code", "status", "message"],
+        "additionalProperties": False,
+    }
+
+
+def _input_properties(proc: Procedure) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
+    """(properties, required, $defs) of the input schema, with wire names."""
+    if proc.input is None:
+        return {}, [], {}
+    schema = proc.input.model_json_schema(by_alias=True, ref_template=REF_TEMPLATE)
+    return schema.get("properties", {}), list(schema.get("required", [])), schema
+
+
+def operation_fragment(proc: Procedure) -> dict[str, Any]:
+    """``openapi_extra`` for the Ninja operation: parameters, body and responses."""
+    props, required, _schema = _input_properties(proc)
+    parameters: list[dict[str, Any]] = []
+    for name in proc.path_params:
+        parameters.append(
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": _strip(props.get(name, {"type": "string"})),
+            }
+        )
+    fragment: dict[str, Any] = {}
+    rest = {key: value for key, value in props.items() if key not in proc.path_params}
+    rest_required = [key for key in required if key not in proc.path_params]
+    if proc.method == "GET":
+        for name, prop in rest.items():
+            param: dict[str, Any] = {
+                "name": name,
+                "in": "query",
+                "required": name in rest_required,
+                "schema": _strip(prop),
+            }
+            if _is_object(prop):
+                param["style"] = "deepObject"
+                param["explode"] = True
+            elif _is_array(prop):
+                param["style"] = "form"
+                param["explode"] = True
+            if prop.get("description"):
+                param["description"] = prop["description"]
+            parameters.append(param)
+    elif proc.input is not None:
+        if proc.path_params:
+            body_schema: dict[str, Any] = {"type": "object", "properties": copy.deepcopy(rest)}
+            if rest_required:
+                body_schema["required"] = rest_required
+        else:
+            body_schema = _ref_for(proc.input, "validation")
+        fragment["requestBody"] = {
+            "required": bool(rest_required),
+            "content": {"application/json": {"schema": body_schema}},
+        }
+    if parameters:
+        fragment["parameters"] = parameters
+    fragment["responses"] = _responses(proc)
+    return fragment
+
+
+def _responses(proc: Procedure) -> dict[str, Any]:
+    success: dict[str, Any] = {"description": proc.summary or "OK"}
+    if proc.output is not None:
+        success["content"] = {
+            "application/json": {"schema": _ref_for(proc.output, "serialization")}
+        }
+    responses: dict[str, Any] = {str(proc.success_status): success}
+    by_status: dict[int, list[str]] = {}
+    for code in ("BAD_REQUEST", "UNAUTHORIZED", "FORBIDDEN", "PAYLOAD_TOO_LARGE"):
+        by_status.setdefault(COMMON_ERRORS[code][0], []).append(code)
+    for spec in proc.errors.values():
+        by_status.setdefault(spec.status, []).append(spec.code)
+    for status in sorted(by_status):
+        codes = ", ".join(f"`{code}`" for code in by_status[status])
+        responses[str(status)] = {
+            "description": f"Error: {codes}",
+            "content": {
+                "application/json": {"schema": {"$ref": REF_TEMPLATE.format(model=ERROR_COMPONENT)}}
+            },
+        }
+    return responses
+
+
+def _strip(schema: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(schema)
+    out.pop("title", None)
+    return out
+
+
+def _is_object(schema: dict[str, Any]) -> bool:
+    if schema.get("type") == "object" or "$ref" in schema:
+        return True
+    return any(_is_object(option) for option in schema.get("anyOf", []))
+
+
+def _is_array(schema: dict[str, Any]) -> bool:
+    if schema.get("type") == "array":
+        return True
+    return any(_is_array(option) for option in schema.get("anyOf", []))

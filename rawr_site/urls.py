@@ -1,0 +1,52 @@
+"""URL composition. Mount order is explicit and matters: the first match wins.
+
+Everything under ``/rpc`` and ``/api`` answers JSON errors (see ``rawr_site.middleware``).
+Capability routes are derived from the manifest's contracts; nothing here names one.
+"""
+
+from django.contrib import admin
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from rawr_site import surfaces
+from rawr_site.health import healthz
+from rawr_site.host.api_views import WhoAmIView
+from rawr_site.schema import schema_permission_classes
+
+handler400 = "rawr_site.errors_views.handler400"
+handler403 = "rawr_site.errors_views.handler403"
+handler404 = "rawr_site.errors_views.handler404"
+handler500 = "rawr_site.errors_views.handler500"
+
+_schema_perms = schema_permission_classes()
+
+urlpatterns = [
+    # 0. operations: liveness/readiness for load balancers and `make run`
+    path("healthz", healthz, name="healthz"),
+    # 1. workflows surface: published durable-workflow triggers (/api/workflows/<cap>/...)
+    path("api/workflows/", surfaces.workflows_api().urls),
+    # 2. first-party RPC: every procedure of every capability, oRPC wire format
+    path("rpc/", surfaces.rpc_api().urls),
+    # 3. published procedures: external ones only, plain JSON REST from the contract
+    path("api/orpc/", surfaces.orpc_api().urls),
+    # 4. DRF resource APIs (runs API arrives with the runtime) and the caller's identity
+    path("api/auth/whoami", WhoAmIView.as_view(), name="api-whoami"),
+    # 5. the published schema (one document: DRF + the derived Ninja routes) and its docs
+    path(
+        "api/schema/",
+        SpectacularAPIView.as_view(permission_classes=_schema_perms),
+        name="schema",
+    ),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="schema", permission_classes=_schema_perms),
+        name="swagger-ui",
+    ),
+    path(
+        "api/redoc/",
+        SpectacularRedocView.as_view(url_name="schema", permission_classes=_schema_perms),
+        name="redoc",
+    ),
+    # 6. the coordination console
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,4 @@
+"""Durable workflow runtime on Celery (runs, steps, timelines).
+
+Arrives with the runtime issue; capabilities will import its public API from here.
+"""

@@ -10,7 +10,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from rawr_site import surfaces
 from rawr_site.health import healthz
-from rawr_site.host.api_views import WhoAmIView
+from rawr_site.host.api_views import CsrfTokenView, WhoAmIView
 from rawr_site.schema import schema_permission_classes
 
 handler400 = "rawr_site.errors_views.handler400"
@@ -31,6 +31,7 @@ urlpatterns = [
     path("api/orpc/", surfaces.orpc_api().urls),
     # 4. DRF resource APIs (runs API arrives with the runtime) and the caller's identity
     path("api/auth/whoami", WhoAmIView.as_view(), name="api-whoami"),
+    path("api/auth/csrf", CsrfTokenView.as_view(), name="api-csrf"),
     # 5. the published schema (one document: DRF + the derived Ninja routes) and its docs
     path(
         "api/schema/",

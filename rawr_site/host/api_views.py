@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, inline_serializer
+from django.middleware.csrf import get_token
 from rest_framework import serializers
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -40,3 +42,24 @@ class WhoAmIView(APIView):
                 "scopes": sorted(principal.scopes) if principal.scopes is not None else None,
             }
         )
+
+
+class CsrfTokenView(APIView):
+    """Gives a first-party page (an MFE) the CSRF token to send as ``X-CSRFToken``.
+
+    It also sets the ``csrftoken`` cookie, so a page that only has a session can call
+    ``/rpc`` and unsafe ``/api`` routes right after fetching this.
+    """
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="auth_csrf",
+        summary="CSRF token for session-authenticated first-party pages",
+        tags=["auth"],
+        auth=[],
+        responses=inline_serializer("CsrfToken", {"csrfToken": serializers.CharField()}),
+    )
+    def get(self, request: Request) -> Response:
+        return Response({"csrfToken": get_token(request._request)})

@@ -57,7 +57,7 @@ def apikey_revoke(*, api_key: ApiKey) -> ApiKey:
 
 def apikey_authenticate(*, secret: str) -> ApiKey | None:
     """The active key for ``secret`` or ``None``. Marks it used (at most once a minute)."""
-    parts = secret.split("_")
+    parts = secret.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         return None
     api_key = ApiKey.objects.filter(prefix=parts[1]).first()

@@ -15,12 +15,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from rawr_site.manifest import MANIFEST_PATH, render_manifest
+from rawr_site.manifest import BASE_DIR, MANIFEST_PATH, render_manifest
 
-SCHEMA_PATH = Path(settings.BASE_DIR) / "openapi" / "rawr.yaml"
+SCHEMA_PATH = BASE_DIR / "openapi" / "rawr.yaml"
 
 
 class Command(BaseCommand):
@@ -72,7 +71,7 @@ class Command(BaseCommand):
         result = subprocess.run(  # noqa: S603 - our own manage.py with fixed arguments
             [
                 sys.executable,
-                str(Path(settings.BASE_DIR) / "manage.py"),
+                str(BASE_DIR / "manage.py"),
                 "rawr",
                 "manifest",
                 "--emit",
@@ -99,7 +98,7 @@ class Command(BaseCommand):
 
     def _write_or_check(self, path: Path, fresh: str, check: bool, what: str, cmd: str) -> None:
         current = path.read_text() if path.exists() else ""
-        rel = path.relative_to(settings.BASE_DIR)
+        rel = path.relative_to(BASE_DIR) if path.is_relative_to(BASE_DIR) else path
         if check:
             if current == fresh:
                 self.stdout.write(f"{rel} is up to date.")

@@ -294,7 +294,10 @@ def test_rpclink_internal_procedure_and_void_input(run: Run) -> None:
     # stats takes no input: the client sends the empty envelope {}.
     exchange = run.wire("rpc.stats")
     assert (exchange["method"], exchange["body"]) == ("POST", "{}")
-    expected = {"documents": 3, "tags": {"a": 3, "b": 2, "wire": 1}}
+    expected = {
+        "documents": 4,
+        "tags": {"a": 3, "b": 2, "wire": 1, "p+q": 1, "x y": 1, "ü&=": 1},
+    }
     assert run.value("rpc.stats") == expected
     # After all the failing calls of the scenario nothing else was stored.
     assert run.value("rpc.stats.final") == expected
@@ -410,6 +413,24 @@ def test_openapilink_query_uses_bracket_notation(run: Run) -> None:
     assert run.value("openapi.query") == run.value("rpc.query") == run.value("rpcGet.query")
     assert run.value("openapi.query.limit1") == run.value("rpc.query.limit1")
     assert run.wire("openapi.query.limit1")["query"] == [["q", "zebra"], ["limit", "1"]]
+
+
+def test_special_characters_survive_both_encodings(run: Run) -> None:
+    doc = run.value("rpc.indexDocument.special")
+    assert doc["title"] == "Wire delta ünïcode"
+    assert doc["body"] == "quux: a+b & c=d, 50% ünïcode"
+    assert sorted(doc["tags"]) == sorted(["x y", "p+q", "ü&="])
+    # Bracket keys and values are percent-encoded by OpenAPILink and decoded intact.
+    assert run.wire("openapi.query.special")["query"] == [
+        ["q", "ünïcode"],
+        ["tags[0]", "p+q"],
+        ["tags[1]", "x y"],
+        ["tags[2]", "ü&="],
+    ]
+    result = run.value("openapi.query.special")
+    assert result["total"] == 1
+    assert [hit["documentId"] for hit in result["results"]] == [doc["documentId"]]
+    assert result == run.value("rpc.query.special") == run.value("rpcGet.query.special")
 
 
 def test_internal_procedure_is_not_published(run: Run) -> None:

@@ -326,6 +326,19 @@ async function mainScenario() {
   await call("rpc.query.limit1", () => rpc.search.query({ q: "zebra", limit: 1 }));
   await call("openapi.query.limit1", () => api.search.query({ q: "zebra", limit: 1 }));
 
+  // Characters a hand-written query-string or envelope parser gets wrong: + & = % space, non-ASCII.
+  await call("rpc.indexDocument.special", () =>
+    rpc.search.indexDocument({
+      title: "Wire delta ünïcode",
+      body: "quux: a+b & c=d, 50% ünïcode",
+      tags: ["x y", "p+q", "ü&="],
+    }),
+  );
+  const specialInput = { q: "ünïcode", tags: ["p+q", "x y", "ü&="] };
+  await call("rpc.query.special", () => rpc.search.query(specialInput));
+  await call("rpcGet.query.special", () => rpcGet.search.query(specialInput));
+  await call("openapi.query.special", () => api.search.query(specialInput));
+
   // Internal procedure: RPC only (POST and inferred GET); not published on /api/orpc.
   await call("rpc.stats", () => rpc.search.stats());
   await call("rpcInferred.stats", () => rpcInferred.search.stats());
@@ -381,7 +394,7 @@ async function mainScenario() {
     apiWithServiceToken.search.getDocument({ documentId: idA }),
   );
 
-  // Stats last: exactly the three documents indexed above (failed calls stored nothing).
+  // Stats last: exactly the four documents indexed above (failed calls stored nothing).
   await call("rpc.stats.final", () => rpc.search.stats());
   return { A: idA, B: idB, missing: MISSING_ID };
 }

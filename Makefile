@@ -1,0 +1,19 @@
+# RAWR HQ: `make run` serves the site with a worker; `make test` runs what CI runs.
+
+SHELL := bash
+
+.PHONY: help run test install
+
+help:
+	@echo "make run      install if needed, migrate, demo data, serve on 127.0.0.1:$${PORT:-8000} + a Celery worker"
+	@echo "make test     ruff, manifest/schema/migration checks, pytest on Postgres + Redis (PYTEST_ARGS=...)"
+	@echo "make install  create .venv and pip install -e \".[dev]\" (skipped while pyproject.toml is unchanged)"
+
+run:
+	@bash scripts/run.sh
+
+test:
+	@bash scripts/test.sh $(PYTEST_ARGS)
+
+install:
+	@bash scripts/venv.sh

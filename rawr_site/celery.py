@@ -20,3 +20,12 @@ TRANSPORT_ALIASES.setdefault("rawrfs", "rawr_site.embedded_broker:Transport")
 app = Celery("rawr_site")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+def _install_worker_steps() -> None:
+    from workflows.worker import SweeperStep
+
+    app.steps["worker"].add(SweeperStep)
+
+
+_install_worker_steps()

@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_results",
     "rawr_site.host",
+    "workflows",
     # Capability apps come from the generated, committed manifest: adding a capability
     # never needs an edit here.
     *manifest_installed_apps(),
@@ -230,6 +231,21 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 # Without it the Django fixup closes the DB connection after every task (2.5-3x slower).
 CELERY_DB_REUSE_MAX = _env_int("CELERY_DB_REUSE_MAX", 200)
+
+# Celery keeps Django's logging config, so worker lines carry the correlation id too.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+
+# --- Durable workflows ----------------------------------------------------------------
+# A claimed run's lease; renewed while steps run. A dead worker's runs are re-taken after it.
+RAWR_RUN_LEASE_SECONDS = float(os.environ.get("RAWR_RUN_LEASE_SECONDS", "60"))
+# Wake-ups further away than this are left to the sweeper instead of broker ETA messages.
+RAWR_MAX_ETA_SECONDS = float(os.environ.get("RAWR_MAX_ETA_SECONDS", "300"))
+# Every worker sweeps this often (0 disables); a run is re-sent after this grace.
+RAWR_SWEEP_INTERVAL = float(os.environ.get("RAWR_SWEEP_INTERVAL", "5"))
+RAWR_SWEEP_GRACE_SECONDS = float(os.environ.get("RAWR_SWEEP_GRACE_SECONDS", "30"))
+# "celery" (the real path) or "inline" (unit tests drive the engine in-process).
+RAWR_WORKFLOWS_DISPATCH = os.environ.get("RAWR_WORKFLOWS_DISPATCH", "celery")
 
 # --- Logging --------------------------------------------------------------------------
 LOGGING = {

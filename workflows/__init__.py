@@ -1,4 +1,60 @@
-"""Durable workflow runtime on Celery (runs, steps, timelines).
+"""Durable workflows on Celery: the public API of the runtime.
 
-Arrives with the runtime issue; capabilities will import its public API from here.
+Declare functions with ``@durable_function``; inside, use ``step.run / sleep /
+wait_for_event / send_event / invoke``. Start runs with ``trigger``; steer them with
+``send_event``, ``run_cancel``, ``run_retry``, ``run_replay``. Everything else in this
+package is private. Names that touch models load lazily (this package is imported
+before Django's app registry is ready).
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from workflows._registry import DurableFunction, durable_function, temporarily_registered
+from workflows.errors import NonRetriableError, RetryAfter
+from workflows.ids import SAFE_ID_PATTERN, SafeId, is_safe_id
+
+if TYPE_CHECKING:
+    from workflows._engine import RunContext, StepAPI
+    from workflows.services import event_send, run_cancel, run_replay, run_retry, trigger
+
+__all__ = [
+    "SAFE_ID_PATTERN",
+    "DurableFunction",
+    "NonRetriableError",
+    "RetryAfter",
+    "RunContext",
+    "SafeId",
+    "StepAPI",
+    "durable_function",
+    "event_send",
+    "is_safe_id",
+    "run_cancel",
+    "run_replay",
+    "run_retry",
+    "send_event",
+    "temporarily_registered",
+    "trigger",
+]
+
+_LAZY = {
+    "RunContext": "workflows._engine",
+    "StepAPI": "workflows._engine",
+    "trigger": "workflows.services",
+    "event_send": "workflows.services",
+    "send_event": "workflows.services",
+    "run_cancel": "workflows.services",
+    "run_retry": "workflows.services",
+    "run_replay": "workflows.services",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'workflows' has no attribute {name!r}")
+    import importlib
+
+    target = "event_send" if name == "send_event" else name
+    return getattr(importlib.import_module(module), target)

@@ -1,0 +1,699 @@
+"""Executing a run: claim it with a lease, replay the body, memoize steps, park or finish.
+
+One execution = one Celery task for one run id. The body is re-run from the top every
+time; ``step.*`` calls whose results are stored return them instead of running again, so
+a crash loses at most the step that was in flight.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.utils import timezone
+
+from workflows import _enqueue, _registry
+from workflows._state import Ev, append, locked_run
+from workflows.errors import (
+    ChildRunFailed,
+    NonDeterminismError,
+    NonRetriableError,
+    RetryAfter,
+    StepOutputNotJSON,
+    _Stop,
+    _Suspend,
+)
+from workflows.models import Run, RunStatus, Step, StepKind, StepStatus
+
+logger = logging.getLogger("workflows.engine")
+
+
+def lease_seconds() -> float:
+    return float(settings.RAWR_RUN_LEASE_SECONDS)
+
+
+@dataclass
+class RunContext:
+    """What a durable function knows about its run besides the steps."""
+
+    run_id: str
+    function_id: str
+    input: Any
+    attempt: int
+    correlation_id: str
+    principal: str
+    logger: logging.Logger
+
+
+# -- claiming ---------------------------------------------------------------------------
+def _claimable(run: Run, now: datetime) -> bool:
+    if run.status == RunStatus.QUEUED:
+        return run.wake_at is None or run.wake_at <= now
+    if run.status in (RunStatus.SLEEPING, RunStatus.WAITING):
+        return run.wake_at is not None and run.wake_at <= now
+    if run.status == RunStatus.RUNNING:
+        return run.lease_expires_at is None or run.lease_expires_at < now
+    return False
+
+
+def claim(run_id: str, worker: str) -> Run | None:
+    """Take the lease on a due run (conditional, under a row lock). ``None``: not ours to run."""
+    now = timezone.now()
+    with transaction.atomic():
+        run = locked_run(run_id)
+        if run is None or not _claimable(run, now):
+            return None
+        function = _registry.get_function(run.function_id)
+        limited = function is not None and function.options.concurrency_limit
+        if limited and not _concurrency_slot_free(run, function, now):
+            # Over the limit: stay queued and look again in a second.
+            run.wake_at = now + timedelta(seconds=1)
+            run.save(update_fields=["wake_at", "updated_at"])
+            _enqueue.enqueue_on_commit(run, eta=run.wake_at)
+            return None
+        first = run.started_at is None
+        previous = run.status
+        run.status = RunStatus.RUNNING
+        run.lease_owner = worker
+        run.lease_expires_at = now + timedelta(seconds=lease_seconds())
+        run.attempt += 1
+        run.wake_at = None
+        if first:
+            run.started_at = now
+        payload = {"worker": worker, "attempt": run.attempt}
+        if first:
+            event = Ev("run.started", payload=payload)
+        else:
+            event = Ev("run.resumed", payload={**payload, "from": previous})
+        append(run, [event])
+        return run
+
+
+def _concurrency_slot_free(run: Run, function: _registry.DurableFunction, now: datetime) -> bool:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(%s))",
+                [f"rawr-concurrency:{run.function_id}:{run.concurrency_key}"],
+            )
+    running = (
+        Run.objects.filter(
+            function_id=run.function_id,
+            concurrency_key=run.concurrency_key,
+            status=RunStatus.RUNNING,
+            lease_expires_at__gt=now,
+        )
+        .exclude(pk=run.pk)
+        .count()
+    )
+    return running < (function.options.concurrency_limit or 0)
+
+
+# -- the step API -----------------------------------------------------------------------
+class StepAPI:
+    """``step`` as a durable function sees it. Every method takes a stable ``step_id``.
+
+    Control-flow exceptions (``_Suspend``/``_Stop``) are always raised *after* the
+    transaction that recorded the state change has committed.
+    """
+
+    def __init__(self, run: Run, function: _registry.DurableFunction, worker: str) -> None:
+        self._run = run
+        self._function = function
+        self._worker = worker
+        self._steps: dict[str, Step] = {s.step_id: s for s in run.steps.all()}
+        self._recorded_at = {s.position: s.step_id for s in self._steps.values()}
+        self._position = 0
+        self._seen: set[str] = set()
+
+    # public -----------------------------------------------------------------------
+    def run(self, step_id: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run ``fn`` once; later replays return its stored (JSON) output."""
+        step = self._enter(step_id, StepKind.RUN)
+        if step is not None and step.status == StepStatus.COMPLETED:
+            return step.output
+        if step is not None and step.status == StepStatus.FAILED:
+            raise NonRetriableError(f"step {step_id!r} failed permanently", code="STEP_FAILED")
+        step = self._start(step_id, StepKind.RUN, existing=step)
+        try:
+            with _Heartbeat(self._run.pk, self._worker):
+                output = fn(*args, **kwargs)
+            _ensure_json(step_id, output)
+        except Exception as exc:  # every failure of user code is recorded on the step
+            self._step_failed(step, exc)
+        self._finish_step(step, output)
+        return output
+
+    def sleep(
+        self, step_id: str, seconds: float | None = None, *, until: datetime | None = None
+    ) -> None:
+        """Park the run until the time is up; the worker is free meanwhile."""
+        if (seconds is None) == (until is None):
+            raise ValueError("step.sleep needs exactly one of seconds= or until=")
+        step = self._enter(step_id, StepKind.SLEEP)
+        if step is not None and step.status == StepStatus.COMPLETED:
+            return None
+        if step is not None and step.wake_at is not None and step.wake_at <= timezone.now():
+            self._finish_step(step, None)
+            return None
+        if step is not None:
+            self._park(
+                RunStatus.SLEEPING,
+                step.wake_at,
+                Ev("run.sleeping", step_id, {"until": _iso(step.wake_at)}),
+            )
+        wake = until if until is not None else timezone.now() + timedelta(seconds=float(seconds))
+        self._park_new(
+            step_id,
+            StepKind.SLEEP,
+            RunStatus.SLEEPING,
+            wake_at=wake,
+            event=Ev("run.sleeping", step_id, {"until": _iso(wake)}),
+        )
+        return None
+
+    def wait_for_event(
+        self,
+        step_id: str,
+        event: str,
+        *,
+        match: dict[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """Park until ``send_event(event, data)`` with ``data`` matching ``match`` arrives.
+
+        Returns ``{"id", "name", "data"}`` of the event, or ``None`` after ``timeout``
+        seconds. ``match`` maps dotted paths in the event data to the values they must
+        equal, e.g. ``{"orderId": "o-1"}``. Only events sent after the wait began count.
+        """
+        step = self._enter(step_id, StepKind.WAIT)
+        if step is not None and step.status == StepStatus.COMPLETED:
+            return step.output
+        now = timezone.now()
+        if step is not None and step.wake_at is not None and step.wake_at <= now:
+            self._finish_step(step, None, event_type="step.timed_out")
+            return None
+        if step is not None:
+            self._park(
+                RunStatus.WAITING, step.wake_at, Ev("run.waiting", step_id, {"event": event})
+            )
+        wake = now + timedelta(seconds=float(timeout)) if timeout is not None else None
+        self._park_new(
+            step_id,
+            StepKind.WAIT,
+            RunStatus.WAITING,
+            wake_at=wake,
+            wait_event=event,
+            wait_match=match or {},
+            event=Ev(
+                "run.waiting",
+                step_id,
+                {"event": event, "match": match or {}, "timeoutAt": _iso(wake)},
+            ),
+        )
+        return None
+
+    def send_event(self, step_id: str, name: str, data: dict[str, Any] | None = None) -> str:
+        """Send an event once per run (memoized like a step); returns the event id."""
+        step = self._enter(step_id, StepKind.SEND)
+        if step is not None and step.status == StepStatus.COMPLETED:
+            return step.output["eventId"]
+        from workflows.services import event_send
+
+        step = self._start(step_id, StepKind.SEND, existing=step)
+        with transaction.atomic():
+            run = self._lock_owned()
+            if run is not None:
+                sent = event_send(
+                    name=name,
+                    data=data or {},
+                    sent_by=f"run:{run.pk}",
+                    correlation_id=run.correlation_id,
+                    capability=run.capability,
+                )
+                self._complete(
+                    run, step, {"eventId": sent.id, "resumedRunIds": sent.resumed_run_ids}
+                )
+        if run is None:
+            raise _Stop("ended at a step boundary")
+        return sent.id
+
+    def invoke(self, step_id: str, function_id: str, input: Any = None) -> Any:
+        """Run another durable function as a child run and return its output.
+
+        Raises ``ChildRunFailed`` if the child fails or is cancelled.
+        """
+        step = self._enter(step_id, StepKind.INVOKE)
+        if step is not None and step.status == StepStatus.COMPLETED:
+            return step.output
+        if step is not None and step.status == StepStatus.FAILED:
+            raise ChildRunFailed((step.error or {}).get("message", "child run failed"))
+        if step is not None:
+            self._park(
+                RunStatus.WAITING,
+                None,
+                Ev("run.waiting", step_id, {"childRunId": step.child_run_id}),
+            )
+        from workflows.services import trigger
+
+        def start_child(parent: Run) -> dict[str, Any]:
+            child = trigger(
+                function_id,
+                input,
+                principal=parent.principal,
+                correlation_id=parent.correlation_id,
+                parent_run=parent,
+                parent_step_id=step_id,
+            ).run
+            return {
+                "child_run": child,
+                "payload": {"childRunId": child.pk, "functionId": function_id},
+            }
+
+        self._park_new(
+            step_id,
+            StepKind.INVOKE,
+            RunStatus.WAITING,
+            event=Ev("run.waiting", step_id),
+            prepare=start_child,
+        )
+        return None
+
+    # internals --------------------------------------------------------------------
+    def _enter(self, step_id: str, kind: str) -> Step | None:
+        if not isinstance(step_id, str) or not step_id or len(step_id) > 255:
+            raise NonRetriableError(f"invalid step id {step_id!r}", code="INVALID_STEP_ID")
+        if step_id in self._seen:
+            raise NonDeterminismError(f"step id {step_id!r} is used twice in one run")
+        self._seen.add(step_id)
+        position = self._position
+        self._position += 1
+        recorded = self._recorded_at.get(position)
+        if recorded is not None and recorded != step_id:
+            raise NonDeterminismError(
+                f"step #{position + 1} was {recorded!r} when the run first executed it, "
+                f"but this execution reached {step_id!r}: the function is not deterministic"
+            )
+        step = self._steps.get(step_id)
+        if step is not None and step.position != position:
+            raise NonDeterminismError(
+                f"step {step_id!r} was step #{step.position + 1} and is now #{position + 1}"
+            )
+        if step is not None and step.kind != kind:
+            raise NonDeterminismError(f"step {step_id!r} changed kind from {step.kind} to {kind}")
+        return step
+
+    def _lock_owned(self) -> Run | None:
+        """Lock the run at a step boundary.
+
+        Raises ``_Stop`` (nothing written) if another worker holds the lease. Returns
+        ``None`` after recording a cancellation or a timeout; the caller must let its
+        transaction commit and then stop.
+        """
+        run = locked_run(self._run.pk)
+        if run is None or run.lease_owner != self._worker or run.status != RunStatus.RUNNING:
+            raise _Stop("lease lost")
+        now = timezone.now()
+        if run.cancel_requested_at is not None:
+            run.status = RunStatus.CANCELLED
+            run.finished_at = now
+            run.lease_owner, run.lease_expires_at = "", None
+            append(
+                run, [Ev("run.cancelled", payload={"by": run.cancelled_by, "atStepBoundary": True})]
+            )
+            run_id = run.pk
+            transaction.on_commit(lambda: _notify_parent(run_id))
+            return None
+        deadline = self._function.options.timeout
+        if deadline and run.started_at and now - run.started_at > timedelta(seconds=deadline):
+            _fail(
+                run,
+                {"code": "RUN_TIMED_OUT", "message": f"run exceeded its {deadline:g}s timeout"},
+                [],
+            )
+            return None
+        run.lease_expires_at = now + timedelta(seconds=lease_seconds())
+        self._run = run
+        return run
+
+    def _start(self, step_id: str, kind: str, *, existing: Step | None) -> Step:
+        with transaction.atomic():
+            run = self._lock_owned()
+            if run is not None:
+                now = timezone.now()
+                if existing is None:
+                    existing = Step.objects.create(
+                        run=run,
+                        step_id=step_id,
+                        position=self._position - 1,
+                        kind=kind,
+                        status=StepStatus.RUNNING,
+                        started_at=now,
+                    )
+                    self._steps[step_id] = existing
+                else:
+                    existing.status = StepStatus.RUNNING
+                    existing.started_at = existing.started_at or now
+                    existing.save(update_fields=["status", "started_at"])
+                append(run, [Ev("step.started", step_id, {"attempt": existing.attempts + 1})])
+        if run is None:
+            raise _Stop("ended at a step boundary")
+        return existing
+
+    def _finish_step(self, step: Step, output: Any, *, event_type: str = "step.completed") -> None:
+        with transaction.atomic():
+            run = self._lock_owned()
+            if run is not None:
+                self._complete(run, step, output, event_type=event_type)
+        if run is None:
+            raise _Stop("ended at a step boundary")
+
+    def _complete(
+        self, run: Run, step: Step, output: Any, *, event_type: str = "step.completed"
+    ) -> None:
+        step.status = StepStatus.COMPLETED
+        step.output = output
+        if step.kind in (StepKind.RUN, StepKind.SEND):
+            step.attempts += 1
+        step.error = None
+        step.finished_at = timezone.now()
+        step.save(update_fields=["status", "output", "attempts", "error", "finished_at"])
+        append(run, [Ev(event_type, step.step_id, {"attempts": step.attempts})])
+
+    def _step_failed(self, step: Step, exc: Exception) -> None:
+        """Record the failure, then park for a retry (``_Suspend``) or stop (``_Stop``)."""
+        retries = self._function.options.retries
+        final = False
+        with transaction.atomic():
+            run = self._lock_owned()
+            if run is not None:
+                step.attempts += 1
+                step.error = _error_dict(exc, step_id=step.step_id)
+                final = isinstance(exc, NonRetriableError) or step.attempts > retries
+                step.status = StepStatus.FAILED if final else StepStatus.RUNNING
+                step.finished_at = timezone.now() if final else None
+                step.save(update_fields=["attempts", "error", "status", "finished_at"])
+                event = {"attempt": step.attempts, "error": _public(step.error)}
+                if final:
+                    _fail(
+                        run, step.error, [Ev("step.failed", step.step_id, {**event, "final": True})]
+                    )
+                else:
+                    delay = _retry_delay(exc, self._function.options, step.attempts)
+                    run.status = RunStatus.QUEUED
+                    run.wake_at = timezone.now() + timedelta(seconds=delay)
+                    run.lease_owner, run.lease_expires_at = "", None
+                    append(
+                        run,
+                        [
+                            Ev(
+                                "step.failed",
+                                step.step_id,
+                                {**event, "retryInSeconds": round(delay, 3)},
+                            )
+                        ],
+                    )
+                    _enqueue.enqueue_on_commit(run, eta=run.wake_at)
+        if run is None or final:
+            raise _Stop("failed" if run is not None else "ended at a step boundary")
+        raise _Suspend()
+
+    def _park(self, status: str, wake_at: datetime | None, event: Ev) -> None:
+        """Re-park on an existing sleep/wait/invoke step that is not due yet."""
+        with transaction.atomic():
+            run = self._lock_owned()
+            if run is not None:
+                run.status = status
+                run.wake_at = wake_at
+                run.lease_owner, run.lease_expires_at = "", None
+                append(run, [event])
+                if wake_at is not None:
+                    _enqueue.enqueue_on_commit(run, eta=wake_at)
+        if run is None:
+            raise _Stop("ended at a step boundary")
+        raise _Suspend()
+
+    def _park_new(
+        self,
+        step_id: str,
+        kind: str,
+        status: str,
+        *,
+        event: Ev,
+        wake_at: datetime | None = None,
+        wait_event: str = "",
+        wait_match: dict[str, Any] | None = None,
+        prepare: Callable[[Run], dict[str, Any]] | None = None,
+    ) -> None:
+        with transaction.atomic():
+            run = self._lock_owned()
+            if run is not None:
+                extra = prepare(run) if prepare is not None else {}
+                Step.objects.create(
+                    run=run,
+                    step_id=step_id,
+                    position=self._position - 1,
+                    kind=kind,
+                    status=StepStatus.SLEEPING
+                    if status == RunStatus.SLEEPING
+                    else StepStatus.WAITING,
+                    wake_at=wake_at,
+                    wait_event=wait_event,
+                    wait_match=wait_match,
+                    child_run=extra.get("child_run"),
+                    started_at=timezone.now(),
+                )
+                event.payload.update(extra.get("payload", {}))
+                run.status = status
+                run.wake_at = wake_at
+                run.lease_owner, run.lease_expires_at = "", None
+                append(run, [Ev("step.started", step_id, {"kind": kind}), event])
+                if wake_at is not None:
+                    _enqueue.enqueue_on_commit(run, eta=wake_at)
+        if run is None:
+            raise _Stop("ended at a step boundary")
+        raise _Suspend()
+
+
+# -- execution --------------------------------------------------------------------------
+def execute(run_id: str, worker: str) -> str:
+    """Execute one slice of a run. Returns what happened (for logs and task results)."""
+    run = claim(run_id, worker)
+    if run is None:
+        return "skipped"
+    function = _registry.get_function(run.function_id)
+    if function is None:
+        _finish_failed(
+            run.pk,
+            {
+                "code": "FUNCTION_NOT_FOUND",
+                "message": f"no durable function {run.function_id!r} is registered",
+            },
+        )
+        return "failed"
+    step = StepAPI(run, function, worker)
+    try:
+        ctx = RunContext(
+            run_id=run.pk,
+            function_id=run.function_id,
+            input=function.parse_input(run.input),
+            attempt=run.attempt,
+            correlation_id=run.correlation_id,
+            principal=run.principal,
+            logger=logging.getLogger(f"workflows.run.{run.function_id}"),
+        )
+        output = function.fn(ctx, step)
+        _ensure_json("<return value>", output)
+    except _Suspend:
+        return "parked"
+    except _Stop as stop:
+        return str(stop)
+    except Exception as exc:
+        return _body_failed(run.pk, function, exc, worker)
+    return _finish_completed(run.pk, worker, output)
+
+
+def _finish_completed(run_id: str, worker: str, output: Any) -> str:
+    with transaction.atomic():
+        run = locked_run(run_id)
+        if run is None or run.lease_owner != worker or run.status != RunStatus.RUNNING:
+            return "lease lost"
+        run.status = RunStatus.COMPLETED
+        run.output = output
+        run.error = None
+        run.finished_at = timezone.now()
+        run.lease_owner, run.lease_expires_at = "", None
+        append(run, [Ev("run.completed", payload={"attempt": run.attempt})])
+        transaction.on_commit(lambda: _notify_parent(run_id))
+    return "completed"
+
+
+def _finish_failed(run_id: str, error: dict[str, Any]) -> None:
+    with transaction.atomic():
+        run = locked_run(run_id)
+        if run is None or run.is_finished:
+            return
+        _fail(run, error, [])
+
+
+def _fail(run: Run, error: dict[str, Any], events: list[Ev]) -> None:
+    """Mark a locked run failed (with its events) and tell a waiting parent after commit."""
+    run.status = RunStatus.FAILED
+    run.error = error
+    run.finished_at = timezone.now()
+    run.lease_owner, run.lease_expires_at = "", None
+    run.wake_at = None
+    append(run, [*events, Ev("run.failed", error.get("stepId", ""), {"error": _public(error)})])
+    run_id = run.pk
+    transaction.on_commit(lambda: _notify_parent(run_id))
+
+
+def _body_failed(
+    run_id: str, function: _registry.DurableFunction, exc: Exception, worker: str
+) -> str:
+    with transaction.atomic():
+        run = locked_run(run_id)
+        if run is None or run.lease_owner != worker or run.status != RunStatus.RUNNING:
+            return "lease lost"
+        run.body_failures += 1
+        error = _error_dict(exc)
+        if isinstance(exc, NonRetriableError) or run.body_failures > function.options.retries:
+            _fail(run, error, [])
+            return "failed"
+        delay = _retry_delay(exc, function.options, run.body_failures)
+        run.status = RunStatus.QUEUED
+        run.wake_at = timezone.now() + timedelta(seconds=delay)
+        run.lease_owner, run.lease_expires_at = "", None
+        append(
+            run,
+            [
+                Ev(
+                    "run.retrying",
+                    payload={"error": _public(error), "retryInSeconds": round(delay, 3)},
+                )
+            ],
+        )
+        _enqueue.enqueue_on_commit(run, eta=run.wake_at)
+    return "retrying"
+
+
+def _notify_parent(child_id: str) -> None:
+    """A child finished: settle the parent's invoke step and wake the parent."""
+    child = Run.objects.filter(pk=child_id).only("parent_run_id", "parent_step_id").first()
+    if child is None or child.parent_run_id is None:
+        return
+    with transaction.atomic():
+        parent = locked_run(child.parent_run_id)
+        child = Run.objects.get(pk=child_id)
+        step = (
+            Step.objects.select_for_update()
+            .filter(
+                run_id=child.parent_run_id, step_id=child.parent_step_id, status=StepStatus.WAITING
+            )
+            .first()
+        )
+        if parent is None or step is None or not child.is_finished:
+            return
+        now = timezone.now()
+        if child.status == RunStatus.COMPLETED:
+            step.status, step.output = StepStatus.COMPLETED, child.output
+            event = Ev("step.completed", step.step_id, {"childRunId": child.pk})
+        else:
+            step.status = StepStatus.FAILED
+            step.error = {
+                "code": "CHILD_RUN_FAILED",
+                "childRunId": child.pk,
+                "message": f"child run {child.pk} {child.status}: "
+                f"{(child.error or {}).get('message', '')}".strip(),
+            }
+            event = Ev(
+                "step.failed", step.step_id, {"childRunId": child.pk, "error": _public(step.error)}
+            )
+        step.finished_at = now
+        step.save(update_fields=["status", "output", "error", "finished_at"])
+        if parent.status == RunStatus.WAITING:
+            parent.status = RunStatus.QUEUED
+            parent.wake_at = None
+            append(parent, [event, Ev("run.resumed", step.step_id, {"by": "child"})])
+            _enqueue.enqueue_on_commit(parent)
+        else:
+            append(parent, [event])
+
+
+# -- helpers ----------------------------------------------------------------------------
+class _Heartbeat:
+    """Renews the lease while a long step runs, so no sweeper hands the run to another worker."""
+
+    def __init__(self, run_id: str, worker: str) -> None:
+        self.run_id, self.worker = run_id, worker
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> _Heartbeat:
+        interval = lease_seconds() / 3
+        if interval >= 0.5 and connection.vendor != "sqlite":
+            self._thread = threading.Thread(target=self._beat, args=(interval,), daemon=True)
+            self._thread.start()
+        return self
+
+    def _beat(self, interval: float) -> None:
+        try:
+            while not self._stop.wait(interval):
+                Run.objects.filter(pk=self.run_id, lease_owner=self.worker).update(
+                    lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds())
+                )
+        finally:
+            close_old_connections()
+            connection.close()
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+def _ensure_json(step_id: str, value: Any) -> None:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise StepOutputNotJSON(
+            f"output of {step_id} is not JSON-serializable ({type(value).__name__}): {exc}"
+        ) from exc
+
+
+def _retry_delay(exc: Exception, options: _registry.FunctionOptions, attempt: int) -> float:
+    if isinstance(exc, RetryAfter):
+        if exc.at is not None:
+            return max(0.0, (exc.at - timezone.now()).total_seconds())
+        if exc.seconds is not None:
+            return max(0.0, float(exc.seconds))
+    return options.backoff(attempt)
+
+
+def _error_dict(exc: BaseException, *, step_id: str = "") -> dict[str, Any]:
+    declared = getattr(exc, "code", None) if isinstance(exc, NonRetriableError) else None
+    error = {
+        "code": declared or ("STEP_ERROR" if step_id else "FUNCTION_ERROR"),
+        "message": f"{type(exc).__name__}: {exc}",
+        "traceback": "".join(traceback.format_exception(exc))[-8000:],
+    }
+    if step_id:
+        error["stepId"] = step_id
+    return error
+
+
+def _public(error: dict[str, Any] | None) -> dict[str, Any]:
+    """The error as timelines and APIs show it (no traceback)."""
+    return {k: v for k, v in (error or {}).items() if k != "traceback"}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None

@@ -1,0 +1,73 @@
+"""Sending run ids to the broker. Always after commit; a broker failure loses nothing."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from workflows.models import Run
+
+logger = logging.getLogger("workflows.enqueue")
+
+#: How hard to try the broker while an HTTP caller waits; the sweeper does the rest.
+PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+
+
+def enqueue_on_commit(run: Run, *, eta: datetime | None = None) -> None:
+    """Send ``run.id`` once the current transaction commits (immediately if none is open)."""
+    run_id, queue, correlation_id, priority = run.id, run.queue, run.correlation_id, run.priority
+    transaction.on_commit(
+        lambda: send(run_id, queue=queue, correlation_id=correlation_id, priority=priority, eta=eta)
+    )
+
+
+def send(
+    run_id: str,
+    *,
+    queue: str = "",
+    correlation_id: str = "",
+    priority: int = 0,
+    eta: datetime | None = None,
+) -> bool:
+    """Publish one execution message. Returns False (and logs) when the broker is down.
+
+    Far-future wake-ups are not sent as ETA messages (brokers redeliver or hold those
+    poorly); the sweeper wakes such runs when they are due.
+    """
+    now = timezone.now()
+    if settings.RAWR_WORKFLOWS_DISPATCH == "inline":
+        from workflows import testing
+
+        testing.pending.append((run_id, eta))
+        Run.objects.filter(pk=run_id).update(enqueued_at=eta if eta and eta > now else now)
+        return True
+    from workflows.tasks import execute_run
+
+    if eta is not None and eta - now > timedelta(seconds=settings.RAWR_MAX_ETA_SECONDS):
+        return True
+    options: dict = {
+        "args": [run_id],
+        "headers": {"correlation_id": correlation_id},
+        "retry": True,
+        "retry_policy": PUBLISH_RETRY_POLICY,
+    }
+    if queue:
+        options["queue"] = queue
+    if eta is not None and eta > now:
+        options["eta"] = eta
+    try:
+        execute_run.apply_async(**options)
+    except Exception as exc:  # kombu/redis/amqp errors vary by transport; all mean "not sent"
+        logger.warning("broker unavailable, run %s stays for the sweeper: %s", run_id, exc)
+        return False
+    Run.objects.filter(pk=run_id).update(enqueued_at=eta if eta and eta > now else now)
+    return True

@@ -1,0 +1,186 @@
+"""Durable state: runs, their checkpointed steps, their timelines, and stored events.
+
+The ``Run`` row is the source of truth (Celery's result backend is for Celery-level
+monitoring only). Status never changes without a ``TimelineEvent`` written in the same
+transaction; all such writes go through ``workflows._state``.
+"""
+
+from __future__ import annotations
+
+from django.core.validators import RegexValidator
+from django.db import models
+
+from workflows.ids import SAFE_ID_PATTERN
+
+safe_id_validator = RegexValidator(SAFE_ID_PATTERN, "Use letters, digits, '.', '_' or '-'.")
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SLEEPING = "sleeping"
+    WAITING = "waiting"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.SLEEPING, RunStatus.WAITING)
+FINISHED_STATUSES = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED)
+
+
+class Run(models.Model):
+    id = models.CharField(primary_key=True, max_length=128, validators=[safe_id_validator])
+    function_id = models.CharField(max_length=200)
+    capability = models.CharField(max_length=100, blank=True, default="")
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    input = models.JSONField(default=dict, blank=True)
+    output = models.JSONField(null=True, blank=True)
+    #: ``{"code", "message", "traceback"?, "stepId"?}`` when failed.
+    error = models.JSONField(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=255, blank=True, default="")
+    concurrency_key = models.CharField(max_length=255, blank=True, default="")
+    attempt = models.PositiveIntegerField(default=0, help_text="Executions started so far.")
+    #: Failures of the function body outside any step (retried like step failures).
+    body_failures = models.PositiveIntegerField(default=0)
+    principal = models.CharField(max_length=200, blank=True, default="")
+    correlation_id = models.CharField(max_length=128, blank=True, default="")
+    parent_run = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
+    parent_step_id = models.CharField(max_length=255, blank=True, default="")
+    replay_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays"
+    )
+    priority = models.SmallIntegerField(default=0)
+    queue = models.CharField(max_length=100, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    #: When a sleeping run wakes, a waiting run times out, or a queued retry is due.
+    wake_at = models.DateTimeField(null=True, blank=True)
+    #: Last time a message for this run went to the broker (the sweeper's clock).
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=200, blank=True, default="")
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.CharField(max_length=200, blank=True, default="")
+    #: Next timeline sequence number (strictly increasing per run).
+    next_seq = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["function_id", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="workflows_run_idempotency_per_function",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="wf_run_status_created"),
+            models.Index(fields=["function_id", "-created_at"], name="wf_run_function_created"),
+            models.Index(fields=["capability", "-created_at"], name="wf_run_capability_created"),
+            models.Index(fields=["-created_at"], name="wf_run_created"),
+            models.Index(fields=["correlation_id"], name="wf_run_correlation"),
+            models.Index(fields=["status", "wake_at"], name="wf_run_status_wake"),
+            models.Index(fields=["status", "lease_expires_at"], name="wf_run_status_lease"),
+        ]
+        permissions = [
+            ("cancel_run", "Can cancel runs"),
+            ("retry_run", "Can retry failed runs"),
+            ("replay_run", "Can replay runs"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.function_id} {self.id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+
+class StepStatus(models.TextChoices):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    SLEEPING = "sleeping"
+    WAITING = "waiting"
+
+
+class StepKind(models.TextChoices):
+    RUN = "run"
+    SLEEP = "sleep"
+    WAIT = "wait_for_event"
+    INVOKE = "invoke"
+    SEND = "send_event"
+
+
+class Step(models.Model):
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="steps")
+    step_id = models.CharField(max_length=255)
+    #: Order of first execution; a replay that reaches a different id here is non-deterministic.
+    position = models.PositiveIntegerField()
+    kind = models.CharField(max_length=16, choices=StepKind.choices, default=StepKind.RUN)
+    status = models.CharField(max_length=16, choices=StepStatus.choices)
+    output = models.JSONField(null=True, blank=True)
+    error = models.JSONField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    #: For waits: event name + match; for sleeps/timeouts: when it ends; for invoke: child id.
+    wait_event = models.CharField(max_length=200, blank=True, default="")
+    wait_match = models.JSONField(null=True, blank=True)
+    wake_at = models.DateTimeField(null=True, blank=True)
+    child_run = models.ForeignKey(
+        Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "step_id"], name="workflows_step_unique_id"),
+        ]
+        indexes = [models.Index(fields=["status", "wait_event"], name="wf_step_waiting")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}/{self.step_id} ({self.status})"
+
+
+class TimelineEvent(models.Model):
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="timeline")
+    seq = models.PositiveIntegerField()
+    type = models.CharField(max_length=64)
+    step_id = models.CharField(max_length=255, blank=True, default="")
+    payload = models.JSONField(default=dict, blank=True)
+    correlation_id = models.CharField(max_length=128, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "seq"], name="workflows_timeline_unique_seq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}#{self.seq} {self.type}"
+
+
+class Event(models.Model):
+    """An event sent with ``send_event``: who sent it, when, and which runs it resumed."""
+
+    id = models.CharField(primary_key=True, max_length=64)
+    name = models.CharField(max_length=200, db_index=True)
+    data = models.JSONField(default=dict, blank=True)
+    sent_by = models.CharField(max_length=200, blank=True, default="")
+    correlation_id = models.CharField(max_length=128, blank=True, default="")
+    capability = models.CharField(max_length=100, blank=True, default="")
+    resumed_run_ids = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.id})"

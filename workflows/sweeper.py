@@ -1,0 +1,85 @@
+"""The sweeper: re-enqueues runs whose message never arrived or whose worker died.
+
+Safe to run from many workers at once: candidates are locked with SKIP LOCKED and
+stamped before being sent, and a duplicate message is harmless (the claim is conditional).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from workflows import _enqueue
+from workflows.models import Run, RunStatus
+
+logger = logging.getLogger("workflows.sweeper")
+
+BATCH = 500
+
+
+def due_runs_filter(now, grace: timedelta) -> Q:
+    stale = Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - grace)
+    queued = Q(status=RunStatus.QUEUED) & (Q(wake_at__isnull=True) | Q(wake_at__lte=now))
+    parked = Q(status__in=[RunStatus.SLEEPING, RunStatus.WAITING], wake_at__lte=now)
+    orphaned = Q(status=RunStatus.RUNNING, lease_expires_at__lt=now)
+    return (queued | parked | orphaned) & stale
+
+
+def sweep(*, grace_seconds: float | None = None) -> int:
+    """Send one message for every due run that has none in flight. Returns how many."""
+    now = timezone.now()
+    grace = timedelta(
+        seconds=settings.RAWR_SWEEP_GRACE_SECONDS if grace_seconds is None else grace_seconds
+    )
+    with transaction.atomic():
+        rows = list(
+            Run.objects.select_for_update(skip_locked=True)
+            .filter(due_runs_filter(now, grace))
+            .order_by("-priority", "created_at")
+            .values("id", "queue", "correlation_id", "priority")[:BATCH]
+        )
+        if not rows:
+            return 0
+        Run.objects.filter(pk__in=[row["id"] for row in rows]).update(enqueued_at=now)
+    sent = 0
+    for row in rows:
+        if _enqueue.send(
+            row["id"],
+            queue=row["queue"],
+            correlation_id=row["correlation_id"],
+            priority=row["priority"],
+        ):
+            sent += 1
+        else:
+            # Broker down: un-stamp so the next tick retries at once, and stop trying now.
+            Run.objects.filter(pk__in=[r["id"] for r in rows[sent:]]).update(enqueued_at=None)
+            break
+    if sent:
+        logger.info("sweeper re-enqueued %d run(s)", sent)
+    return sent
+
+
+class SweeperThread(threading.Thread):
+    """Runs ``sweep()`` every ``RAWR_SWEEP_INTERVAL`` seconds inside a worker process."""
+
+    def __init__(self, interval: float) -> None:
+        super().__init__(name="rawr-sweeper", daemon=True)
+        self.interval = interval
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            try:
+                close_old_connections()
+                sweep()
+            except Exception:  # a DB or broker outage must not kill the thread; log and retry
+                logger.exception("sweep failed; retrying in %.1fs", self.interval)
+
+    def stop(self) -> None:
+        self.stopped.set()

@@ -1,0 +1,47 @@
+"""Celery tasks of the runtime. Messages carry only a run id (never the input)."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from celery import shared_task
+
+from rawr_site.log_context import reset_current, set_current
+
+logger = logging.getLogger("workflows.tasks")
+
+
+@shared_task(
+    name="workflows.execute_run",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=None,
+)
+def execute_run(self, run_id: str) -> str:
+    """Execute one slice of run ``run_id``. A forged or replayed message can only resume a
+    run that already exists and is due, because the claim is conditional on its row."""
+    from workflows._engine import execute
+    from workflows.models import Run
+
+    correlation_id = (
+        (self.request.get("correlation_id") if hasattr(self.request, "get") else None)
+        or Run.objects.filter(pk=run_id).values_list("correlation_id", flat=True).first()
+        or "-"
+    )
+    token = set_current(correlation_id)
+    try:
+        worker = f"{self.request.hostname or 'worker'}:{os.getpid()}"
+        outcome = execute(str(run_id), worker)
+        logger.info("run %s: %s", run_id, outcome)
+        return outcome
+    finally:
+        reset_current(token)
+
+
+@shared_task(name="workflows.sweep", ignore_result=True)
+def sweep_task() -> int:
+    from workflows.sweeper import sweep
+
+    return sweep()

@@ -49,9 +49,7 @@ class RequestBodyLimitMiddleware:
                 f"Request body exceeds {settings.RAWR_MAX_BODY_BYTES} bytes",
                 {"limit": settings.RAWR_MAX_BODY_BYTES},
             )
-            response = error_response_for_path(request.path, error)
-            response["Connection"] = "close"
-            return response
+            return error_response_for_path(request.path, error)
         return self.get_response(request)
 
 

@@ -27,11 +27,17 @@ META_BIGINT, META_DATE, META_NAN, META_UNDEFINED, META_URL, META_REGEXP, META_SE
 
 
 def json_response(payload: Any, status: int = 200) -> HttpResponse:
-    body = b"" if payload is _EMPTY else json.dumps(payload, separators=(",", ":")).encode()
+    body = json.dumps(payload, separators=(",", ":"), default=_plain).encode()
     return HttpResponse(body, status=status, content_type=JSON_CONTENT_TYPE)
 
 
-_EMPTY = object()
+def _plain(value: Any) -> Any:
+    """Plain-JSON fallback for values handlers may put in error ``data``."""
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, set | frozenset):
+        return list(value)
+    return str(value)
 
 
 # -- RPC envelope -------------------------------------------------------------------------
@@ -124,7 +130,8 @@ MALFORMED = (
 
 
 def rpc_error_response(error: RawrError, *, defined: bool = False) -> HttpResponse:
-    return json_response({"json": error.body(defined=defined)}, status=error.status)
+    # Encoded like outputs, so Dates in ``data`` get meta and revive in the client.
+    return json_response(rpc_encode(error.body(defined=defined)), status=error.status)
 
 
 def rpc_success_response(value: Any) -> HttpResponse:

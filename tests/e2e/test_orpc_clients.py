@@ -537,14 +537,6 @@ def test_every_response_is_json(run: Run) -> None:
 
 
 # -- oversized bodies ------------------------------------------------------------------------
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "RequestBodyLimitMiddleware sets the hop-by-hop header 'Connection: close', which "
-        "wsgiref (runserver, live_server) rejects: the client gets a text/plain 500 instead "
-        "of the 413 error object. Remove this marker once rawr_site/middleware.py is fixed."
-    ),
-)
 def test_payload_too_large_is_a_413_orpc_error_on_both_links(run_clients) -> None:
     run = run_clients("payload-too-large", fresh=True)
     limit = settings.RAWR_MAX_BODY_BYTES

@@ -1,9 +1,8 @@
 """The auth matrix: every caller x every route family, each cell asserted.
 
 Route families (issue: foundation, item 7): ``/rpc`` (first-party RPC), ``/api/orpc``
-(published procedures), ``/api`` DRF resources (``/api/auth/whoami``). ``/api/workflows``
-shares the published guard (``transports.auth.authenticate(family="published")``); it gets
-its own rows when the runtime mounts trigger routes there.
+(published procedures), ``/api/workflows`` (durable-run triggers), ``/api`` DRF resources
+(``/api/auth/whoami``).
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ from capabilities.search.models import Document
 from rawr_site.host.services import apikey_revoke
 from tests.conftest import csrf_headers
 from tests.factories import UserFactory, issue_key
+from workflows.models import Run
 
 pytestmark = pytest.mark.django_db
 
@@ -26,21 +26,85 @@ ROUTES = {
     "rpc-read": ("post", "/rpc/search/stats", {}),
     "orpc": ("post", "/api/orpc/search/documents", {"title": "matrix doc"}),
     "orpc-read": ("get", "/api/orpc/search/query?q=matrix", None),
+    "workflows": ("post", "/api/workflows/search/enrich", {"documentId": 1}),
     "drf": ("get", "/api/auth/whoami", None),
 }
 
 OK = "ok"
 # caller -> family -> expected status (OK = the call succeeds)
 MATRIX: dict[str, dict[str, int | str]] = {
-    "anonymous": {"rpc": 401, "rpc-read": 401, "orpc": 401, "orpc-read": 401, "drf": 401},
-    "session+csrf": {"rpc": OK, "rpc-read": OK, "orpc": OK, "orpc-read": OK, "drf": OK},
-    "session-no-csrf": {"rpc": 403, "rpc-read": 403, "orpc": 403, "orpc-read": OK, "drf": OK},
-    "service-token": {"rpc": OK, "rpc-read": OK, "orpc": OK, "orpc-read": OK, "drf": OK},
-    "external-key": {"rpc": 403, "rpc-read": 403, "orpc": OK, "orpc-read": OK, "drf": OK},
-    "key-scoped-in": {"rpc": 403, "rpc-read": 403, "orpc": OK, "orpc-read": OK, "drf": OK},
-    "key-scoped-out": {"rpc": 403, "rpc-read": 403, "orpc": 403, "orpc-read": 403, "drf": OK},
-    "revoked-key": {"rpc": 401, "rpc-read": 401, "orpc": 401, "orpc-read": 401, "drf": 401},
-    "garbage-key": {"rpc": 401, "rpc-read": 401, "orpc": 401, "orpc-read": 401, "drf": 401},
+    "anonymous": {
+        "rpc": 401,
+        "rpc-read": 401,
+        "orpc": 401,
+        "workflows": 401,
+        "orpc-read": 401,
+        "drf": 401,
+    },
+    "session+csrf": {
+        "rpc": OK,
+        "rpc-read": OK,
+        "orpc": OK,
+        "workflows": OK,
+        "orpc-read": OK,
+        "drf": OK,
+    },
+    "session-no-csrf": {
+        "rpc": 403,
+        "rpc-read": 403,
+        "orpc": 403,
+        "workflows": 403,
+        "orpc-read": OK,
+        "drf": OK,
+    },
+    "service-token": {
+        "rpc": OK,
+        "rpc-read": OK,
+        "orpc": OK,
+        "workflows": OK,
+        "orpc-read": OK,
+        "drf": OK,
+    },
+    "external-key": {
+        "rpc": 403,
+        "rpc-read": 403,
+        "orpc": OK,
+        "workflows": OK,
+        "orpc-read": OK,
+        "drf": OK,
+    },
+    "key-scoped-in": {
+        "rpc": 403,
+        "rpc-read": 403,
+        "orpc": OK,
+        "workflows": OK,
+        "orpc-read": OK,
+        "drf": OK,
+    },
+    "key-scoped-out": {
+        "rpc": 403,
+        "rpc-read": 403,
+        "orpc": 403,
+        "workflows": 403,
+        "orpc-read": 403,
+        "drf": OK,
+    },
+    "revoked-key": {
+        "rpc": 401,
+        "rpc-read": 401,
+        "orpc": 401,
+        "workflows": 401,
+        "orpc-read": 401,
+        "drf": 401,
+    },
+    "garbage-key": {
+        "rpc": 401,
+        "rpc-read": 401,
+        "orpc": 401,
+        "workflows": 401,
+        "orpc-read": 401,
+        "drf": 401,
+    },
 }
 
 CODES = {401: "UNAUTHORIZED", 403: "FORBIDDEN"}
@@ -78,6 +142,7 @@ def test_auth_matrix_cell(caller: str, family: str) -> None:
     client, headers = _client_for(caller)
     method, path, body = ROUTES[family]
     before = Document.objects.count()
+    runs_before = Run.objects.count()
     kwargs = (
         {"content_type": "application/json", "data": json.dumps(body)} if body is not None else {}
     )
@@ -88,8 +153,12 @@ def test_auth_matrix_cell(caller: str, family: str) -> None:
     payload = response.json()
     if expected == OK:
         assert 200 <= response.status_code < 300, payload
-        if family == "rpc" or family == "orpc":
+        if family in ("rpc", "orpc"):
             assert Document.objects.count() == before + 1
+        if family == "workflows":
+            assert response.status_code == 202
+            assert payload["accepted"] is True
+            assert Run.objects.get(pk=payload["runId"]).function_id == "search.enrich"
         return
     assert response.status_code == expected, payload
     error = payload["json"] if path.startswith("/rpc/") else payload
@@ -98,6 +167,7 @@ def test_auth_matrix_cell(caller: str, family: str) -> None:
     assert error["status"] == expected
     assert error["defined"] is False
     assert Document.objects.count() == before, "a refused call must write nothing"
+    assert Run.objects.count() == runs_before
 
 
 def test_matrix_covers_every_caller_and_family() -> None:

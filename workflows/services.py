@@ -167,8 +167,13 @@ def event_send(
     sent_by: str = "system",
     correlation_id: str = "",
     capability: str = "",
+    only_capability: str | None = None,
 ) -> Event:
-    """Store an event and resume every run waiting for it (matching ``match``)."""
+    """Store an event and resume every run waiting for it (matching ``match``).
+
+    ``only_capability`` limits which runs it may resume: an event posted to one
+    capability's HTTP route never wakes another capability's runs.
+    """
     if not name or len(name) > 200:
         raise RawrError("BAD_REQUEST", 400, "Event name must be 1-200 characters")
     data = data or {}
@@ -187,6 +192,8 @@ def event_send(
             .filter(status=StepStatus.WAITING, wait_event=name, kind="wait_for_event")
             .order_by("run_id", "position")
         )
+        if only_capability is not None:
+            waiting = waiting.filter(run__capability=only_capability)
         for step in waiting:
             if not _matches(step.wait_match, data):
                 continue

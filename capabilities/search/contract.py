@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from rawr_site.contract import Contract, ErrorSpec, Schema
+from workflows.surface import workflow_trigger
 
 contract = Contract("search", title="Search", description="Index documents and query them.")
 
@@ -31,6 +32,7 @@ class Document(Schema):
     title: str
     body: str
     tags: list[str]
+    keywords: list[str] = []
     created_at: datetime
     updated_at: datetime
 
@@ -106,4 +108,18 @@ stats = contract.procedure(
     route=("GET", "/search/stats"),
     visibility="internal",
     summary="Document and tag counts (first-party only)",
+)
+
+
+class EnrichInput(Schema):
+    document_id: Annotated[int, Field(ge=1, description="The document to enrich.")]
+
+
+enrich = workflow_trigger(
+    contract,
+    "enrich",
+    function="search.enrich",
+    input=EnrichInput,
+    route=("POST", "/search/enrich"),
+    summary="Extract and store a document's keywords (durable run)",
 )

@@ -15,6 +15,9 @@ class Document(models.Model):
     body = models.TextField(blank=True, default="")
     tags = models.JSONField(default=list, blank=True)
     search_vector = SearchVectorField(null=True, editable=False)
+    #: Set by the ``search.enrich`` durable workflow.
+    keywords = models.JSONField(default=list, blank=True)
+    enriched_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

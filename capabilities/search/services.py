@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.postgres.search import SearchVector
 from django.db import connection, transaction
+from django.utils import timezone
 
 from capabilities.search.models import Document
 
@@ -21,3 +22,10 @@ def document_index(*, title: str, body: str = "", tags: list[str] | None = None)
     if connection.vendor == "postgresql":
         Document.objects.filter(pk=document.pk).update(search_vector=_index_vector())
     return document
+
+
+def document_keywords_set(*, document_id: int, keywords: list[str]) -> int:
+    """Store extracted keywords. Idempotent (a retried step writes the same value)."""
+    return Document.objects.filter(pk=document_id).update(
+        keywords=keywords, enriched_at=timezone.now()
+    )

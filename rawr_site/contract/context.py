@@ -49,6 +49,8 @@ class BoundaryContext:
     transport: Literal["rpc", "openapi", "client"] = "client"
     #: The Django request for HTTP calls; ``None`` for in-process calls.
     request: Any = None
+    #: The caller's ``Idempotency-Key`` header (HTTP) or argument (in-process).
+    idempotency_key: str | None = None
     deps: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -86,4 +86,5 @@ def authenticate(
         capability=capability,
         transport="rpc" if family == "rpc" else "openapi",
         request=request,
+        idempotency_key=request.headers.get("Idempotency-Key") or None,
     )

@@ -17,6 +17,7 @@ def _document_out(document) -> Document:
         title=document.title,
         body=document.body,
         tags=document.tags,
+        keywords=document.keywords,
         created_at=document.created_at,
         updated_at=document.updated_at,
     )

@@ -1,4 +1,7 @@
+from importlib import import_module
+
 from django.apps import AppConfig
+from django.conf import settings
 from django.utils.module_loading import autodiscover_modules
 
 
@@ -13,3 +16,5 @@ class WorkflowsConfig(AppConfig):
         from workflows import builtin  # noqa: F401  (the diagnostic function for `rawr doctor`)
 
         autodiscover_modules("workflows")
+        for module in settings.RAWR_WORKFLOW_MODULES:
+            import_module(module)

@@ -244,6 +244,9 @@ RAWR_MAX_ETA_SECONDS = float(os.environ.get("RAWR_MAX_ETA_SECONDS", "300"))
 # Every worker sweeps this often (0 disables); a run is re-sent after this grace.
 RAWR_SWEEP_INTERVAL = float(os.environ.get("RAWR_SWEEP_INTERVAL", "5"))
 RAWR_SWEEP_GRACE_SECONDS = float(os.environ.get("RAWR_SWEEP_GRACE_SECONDS", "30"))
+# Extra modules holding durable functions (comma-separated), imported at startup by web
+# and worker alike; end-to-end tests use it to give the real worker their test functions.
+RAWR_WORKFLOW_MODULES = _env_list("RAWR_WORKFLOW_MODULES", [])
 # "celery" (the real path) or "inline" (unit tests drive the engine in-process).
 RAWR_WORKFLOWS_DISPATCH = os.environ.get("RAWR_WORKFLOWS_DISPATCH", "celery")
 

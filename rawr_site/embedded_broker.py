@@ -186,6 +186,12 @@ class Transport(filesystem.Transport):
     driver_type = "rawrfs"
     driver_name = "rawrfs"
 
+    @property
+    def default_connection_params(self) -> dict[str, Any]:
+        # A folder has no host: without this kombu warns "No hostname was supplied" on
+        # every connection.
+        return {"port": self.default_port}
+
     def __init__(self, client: Any, **kwargs: Any) -> None:
         super().__init__(client, **kwargs)
         # Kombu keeps one binding cache per process and skips a bind it has seen; keyed by

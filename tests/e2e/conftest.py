@@ -73,6 +73,7 @@ def celery_worker_process(
 
     Depends on ``django_db_setup`` so it starts after the test database exists and is
     stopped before pytest-django drops it (Postgres refuses to drop a database in use).
+    The worker inherits the environment, and ``settings.RAWR_WORKFLOW_MODULES``.
     """
     if settings.RAWR_EMBEDDED_DB or settings.RAWR_EMBEDDED_BROKER:
         reason = (
@@ -95,6 +96,9 @@ def celery_worker_process(
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("TEST_DATABASE_NAME", None)
+    # Durable functions that only tests define reach the worker the way they reach us.
+    if settings.RAWR_WORKFLOW_MODULES:
+        env["RAWR_WORKFLOW_MODULES"] = ",".join(settings.RAWR_WORKFLOW_MODULES)
     command = [
         sys.executable,
         "-m",

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from workflows._registry import DurableFunction, durable_function, temporarily_registered
+from workflows._state import TimelineEntry
 from workflows.errors import NonRetriableError, RetryAfter
 from workflows.ids import SAFE_ID_PATTERN, SafeId, is_safe_id
 
@@ -27,6 +28,7 @@ __all__ = [
     "RunContext",
     "SafeId",
     "StepAPI",
+    "TimelineEntry",
     "durable_function",
     "event_send",
     "is_safe_id",

@@ -136,7 +136,24 @@ class StepAPI:
 
     # public -----------------------------------------------------------------------
     def run(self, step_id: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run ``fn`` once; later replays return its stored (JSON) output."""
+        """Run ``fn(*args, **kwargs)`` once; later replays return its stored (JSON) output."""
+        return self.run_with(step_id, lambda: fn(*args, **kwargs))
+
+    def run_with(
+        self,
+        step_id: str,
+        fn: Callable[[], Any],
+        *,
+        retries: int | None = None,
+        events: Callable[[str, Any], Ev | None] | None = None,
+    ) -> Any:
+        """``run`` with per-step options.
+
+        ``retries`` overrides the function's retry count for this step. ``events(outcome,
+        value)`` may return an extra timeline event written in the same transaction as the
+        step's completion (``outcome="completed"``, value = output) or its final failure
+        (``"failed"``, value = the error dict) — e.g. coordination's ``desk.completed``.
+        """
         step = self._enter(step_id, StepKind.RUN)
         if step is not None and step.status == StepStatus.COMPLETED:
             return step.output
@@ -145,12 +162,23 @@ class StepAPI:
         step = self._start(step_id, StepKind.RUN, existing=step)
         try:
             with _Heartbeat(self._run.pk, self._worker):
-                output = fn(*args, **kwargs)
+                output = fn()
             _ensure_json(step_id, output)
         except Exception as exc:  # every failure of user code is recorded on the step
-            self._step_failed(step, exc)
-        self._finish_step(step, output)
+            self._step_failed(step, exc, retries=retries, events=events)
+        extra = events("completed", output) if events is not None else None
+        self._finish_step(step, output, extra=extra)
         return output
+
+    def record(self, step_id: str, event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """A step that only writes a timeline event ``event_type`` (once per run)."""
+        step = self._enter(step_id, StepKind.RUN)
+        if step is not None and step.status == StepStatus.COMPLETED:
+            return step.output
+        step = self._start(step_id, StepKind.RUN, existing=step, quiet=True)
+        _ensure_json(step_id, payload)
+        self._finish_step(step, payload, extra=Ev(event_type, step_id, payload), quiet=True)
+        return payload
 
     def sleep(
         self, step_id: str, seconds: float | None = None, *, until: datetime | None = None
@@ -344,7 +372,9 @@ class StepAPI:
         self._run = run
         return run
 
-    def _start(self, step_id: str, kind: str, *, existing: Step | None) -> Step:
+    def _start(
+        self, step_id: str, kind: str, *, existing: Step | None, quiet: bool = False
+    ) -> Step:
         with transaction.atomic():
             run = self._lock_owned()
             if run is not None:
@@ -363,21 +393,39 @@ class StepAPI:
                     existing.status = StepStatus.RUNNING
                     existing.started_at = existing.started_at or now
                     existing.save(update_fields=["status", "started_at"])
-                append(run, [Ev("step.started", step_id, {"attempt": existing.attempts + 1})])
+                if quiet:
+                    run.save()
+                else:
+                    append(run, [Ev("step.started", step_id, {"attempt": existing.attempts + 1})])
         if run is None:
             raise _Stop("ended at a step boundary")
         return existing
 
-    def _finish_step(self, step: Step, output: Any, *, event_type: str = "step.completed") -> None:
+    def _finish_step(
+        self,
+        step: Step,
+        output: Any,
+        *,
+        event_type: str = "step.completed",
+        extra: Ev | None = None,
+        quiet: bool = False,
+    ) -> None:
         with transaction.atomic():
             run = self._lock_owned()
             if run is not None:
-                self._complete(run, step, output, event_type=event_type)
+                self._complete(run, step, output, event_type=event_type, extra=extra, quiet=quiet)
         if run is None:
             raise _Stop("ended at a step boundary")
 
     def _complete(
-        self, run: Run, step: Step, output: Any, *, event_type: str = "step.completed"
+        self,
+        run: Run,
+        step: Step,
+        output: Any,
+        *,
+        event_type: str = "step.completed",
+        extra: Ev | None = None,
+        quiet: bool = False,
     ) -> None:
         step.status = StepStatus.COMPLETED
         step.output = output
@@ -386,11 +434,20 @@ class StepAPI:
         step.error = None
         step.finished_at = timezone.now()
         step.save(update_fields=["status", "output", "attempts", "error", "finished_at"])
-        append(run, [Ev(event_type, step.step_id, {"attempts": step.attempts})])
+        events = [] if quiet else [Ev(event_type, step.step_id, {"attempts": step.attempts})]
+        append(run, [*events, *([extra] if extra is not None else [])])
 
-    def _step_failed(self, step: Step, exc: Exception) -> None:
+    def _step_failed(
+        self,
+        step: Step,
+        exc: Exception,
+        *,
+        retries: int | None = None,
+        events: Callable[[str, Any], Ev | None] | None = None,
+    ) -> None:
         """Record the failure, then park for a retry (``_Suspend``) or stop (``_Stop``)."""
-        retries = self._function.options.retries
+        if retries is None:
+            retries = self._function.options.retries
         final = False
         with transaction.atomic():
             run = self._lock_owned()
@@ -403,8 +460,14 @@ class StepAPI:
                 step.save(update_fields=["attempts", "error", "status", "finished_at"])
                 event = {"attempt": step.attempts, "error": _public(step.error)}
                 if final:
+                    extra = events("failed", step.error) if events is not None else None
                     _fail(
-                        run, step.error, [Ev("step.failed", step.step_id, {**event, "final": True})]
+                        run,
+                        step.error,
+                        [
+                            Ev("step.failed", step.step_id, {**event, "final": True}),
+                            *([extra] if extra is not None else []),
+                        ],
                     )
                 else:
                     delay = _retry_delay(exc, self._function.options, step.attempts)

@@ -20,6 +20,10 @@ class Ev:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
+#: Public name (``workflows.TimelineEntry``) for events durable functions emit.
+TimelineEntry = Ev
+
+
 def locked_run(run_id: str) -> Run | None:
     """The run row, locked until the surrounding transaction ends (Postgres FOR UPDATE)."""
     return Run.objects.select_for_update().filter(pk=run_id).first()

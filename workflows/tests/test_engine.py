@@ -464,3 +464,36 @@ def test_event_for_nobody_is_stored_and_resumes_nothing() -> None:
     assert event.resumed_run_ids == []
     with pytest.raises(RawrError):
         event_send(name="", data={})
+
+
+def test_run_with_overrides_retries_and_emits_events_with_the_step() -> None:
+    from workflows import TimelineEntry
+
+    def events(outcome, value):
+        return TimelineEntry(
+            f"custom.{outcome}", "", {"value": value if outcome == "completed" else value["code"]}
+        )
+
+    @durable_function("t.options", retries=5, backoff_base=0)
+    def options(ctx, step):
+        step.record("mark", "custom.mark", {"deskId": "d1"})
+        step.run_with("ok", lambda: 7, events=events)
+        return step.run_with("bad", lambda: 1 / 0, retries=0, events=events)
+
+    with _registered(options):
+        run = trigger("t.options").run
+        drain()
+    run.refresh_from_db()
+    assert run.status == "failed"
+    assert Step.objects.get(run=run, step_id="bad").attempts == 1, "retries=0 overrides 5"
+    custom = list(
+        run.timeline.filter(type__startswith="custom.")
+        .order_by("seq")
+        .values_list("type", "payload")
+    )
+    assert custom == [
+        ("custom.mark", {"deskId": "d1"}),
+        ("custom.completed", {"value": 7}),
+        ("custom.failed", {"value": "STEP_ERROR"}),
+    ]
+    assert not run.timeline.filter(step_id="mark", type="step.started").exists()

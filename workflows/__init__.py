@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from workflows._registry import DurableFunction, durable_function, temporarily_registered
-from workflows._state import TimelineEntry
 from workflows.errors import NonRetriableError, RetryAfter
 from workflows.ids import SAFE_ID_PATTERN, SafeId, is_safe_id
+from workflows.timeline import TimelineEntry
 
 if TYPE_CHECKING:
     from workflows._engine import RunContext, StepAPI

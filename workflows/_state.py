@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
 
 from workflows.models import Run, TimelineEvent
-
-
-@dataclass
-class Ev:
-    """A timeline event to append: ``type``, optional ``step_id`` and ``payload``."""
-
-    type: str
-    step_id: str = ""
-    payload: dict[str, Any] = field(default_factory=dict)
-
-
-#: Public name (``workflows.TimelineEntry``) for events durable functions emit.
-TimelineEntry = Ev
+from workflows.timeline import Ev
 
 
 def locked_run(run_id: str) -> Run | None:

@@ -142,7 +142,7 @@ def test_retry_after_reschedules_the_step_at_the_given_delay() -> None:
         def call():
             calls["call"] += 1
             if calls["call"] == 1:
-                raise RetryAfter("429", seconds=0.05)
+                raise RetryAfter("429", seconds=0.3)
             return "done"
 
         return step.run("call", call)
@@ -152,11 +152,11 @@ def test_retry_after_reschedules_the_step_at_the_given_delay() -> None:
         drain()
         run.refresh_from_db()
         assert run.status == "queued" and run.wake_at is not None
-        time.sleep(0.06)
+        time.sleep(0.31)
         drain()
     run.refresh_from_db()
     assert run.status == "completed"
-    assert run.timeline.get(type="step.failed").payload["retryInSeconds"] == 0.05
+    assert run.timeline.get(type="step.failed").payload["retryInSeconds"] == 0.3
 
 
 def test_non_json_step_output_fails_with_a_clear_error() -> None:
@@ -179,14 +179,14 @@ def test_changed_step_sequence_on_replay_fails_as_non_deterministic() -> None:
     @durable_function("t.nondet")
     def nondet(ctx, step):
         step.run(flip["value"], _work, flip["value"])
-        step.sleep("nap", seconds=0.01)
+        step.sleep("nap", seconds=0.3)
         return "done"
 
     with _registered(nondet):
         run = trigger("t.nondet").run
         drain()
         flip["value"] = "b"
-        time.sleep(0.02)
+        time.sleep(0.31)
         drain()
     run.refresh_from_db()
     assert run.status == "failed" and run.error["code"] == "NON_DETERMINISTIC"
@@ -197,7 +197,7 @@ def test_sleep_parks_the_run_and_resumes_it_when_due() -> None:
     @durable_function("t.sleepy")
     def sleepy(ctx, step):
         step.run("before", _work, "before")
-        step.sleep("nap", seconds=0.2)
+        step.sleep("nap", seconds=0.4)
         return step.run("after", _work, "after")
 
     with _registered(sleepy):
@@ -206,7 +206,7 @@ def test_sleep_parks_the_run_and_resumes_it_when_due() -> None:
         run.refresh_from_db()
         assert run.status == "sleeping" and run.lease_owner == ""
         assert drain() == 0, "not due yet: nothing executes"
-        time.sleep(0.21)
+        time.sleep(0.41)
         drain()
     run.refresh_from_db()
     assert run.status == "completed"

@@ -13,6 +13,9 @@ from workflows.models import Run
 
 logger = logging.getLogger("workflows.enqueue")
 
+#: Message header carrying the run's correlation id to the worker's log lines.
+CORRELATION_HEADER = "rawr_correlation_id"
+
 #: How hard to try the broker while an HTTP caller waits; the sweeper does the rest.
 PUBLISH_RETRY_POLICY = {
     "max_retries": 1,
@@ -56,7 +59,8 @@ def send(
         return True
     options: dict = {
         "args": [run_id],
-        "headers": {"correlation_id": correlation_id},
+        # Not "correlation_id": Celery overwrites that with the task id on delivery.
+        "headers": {CORRELATION_HEADER: correlation_id},
         "retry": True,
         "retry_policy": PUBLISH_RETRY_POLICY,
     }

@@ -23,10 +23,12 @@ def execute_run(self, run_id: str) -> str:
     """Execute one slice of run ``run_id``. A forged or replayed message can only resume a
     run that already exists and is due, because the claim is conditional on its row."""
     from workflows._engine import execute
+    from workflows._enqueue import CORRELATION_HEADER
     from workflows.models import Run
 
+    # Celery's own ``request.correlation_id`` is the task id, not the run's correlation id.
     correlation_id = (
-        (self.request.get("correlation_id") if hasattr(self.request, "get") else None)
+        (self.request.get(CORRELATION_HEADER) if hasattr(self.request, "get") else None)
         or Run.objects.filter(pk=run_id).values_list("correlation_id", flat=True).first()
         or "-"
     )

@@ -16,7 +16,8 @@ SafeId = Annotated[str, StringConstraints(pattern=SAFE_ID_PATTERN)]
 
 
 def is_safe_id(value: object) -> bool:
-    return isinstance(value, str) and SAFE_ID_RE.match(value) is not None
+    # fullmatch: re's "$" also matches before a trailing newline ("run-1\n" is not safe).
+    return isinstance(value, str) and SAFE_ID_RE.fullmatch(value) is not None
 
 
 def new_run_id() -> str:

@@ -109,9 +109,12 @@ class Procedure:
             logger.error("output of %s failed validation: %s", self.key, exc)
             raise RawrError("INTERNAL_SERVER_ERROR", 500, "Output validation failed") from exc
 
-    def dump_output(self, output: BaseModel | None) -> Any:
-        """Plain JSON-ready output with wire (camelCase) names."""
-        return None if output is None else output.model_dump(mode="json", by_alias=True)
+    def dump_output(self, output: BaseModel | None, *, mode: str = "json") -> Any:
+        """Output with wire (camelCase) names (``mode="python"`` keeps datetimes for RPC meta)."""
+        if output is None:
+            return None
+        omit_none = bool(getattr(output, "wire_omit_none", False))
+        return output.model_dump(mode=mode, by_alias=True, exclude_none=omit_none)
 
     def problems(self) -> list[str]:
         """Declaration mistakes the manifest check and Django's system checks report."""

@@ -6,6 +6,8 @@ snake_case attributes; both names are accepted on input.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
@@ -19,3 +21,6 @@ class Schema(BaseModel):
         from_attributes=True,
         extra="ignore",
     )
+    #: Output models that set this leave ``None`` fields out of the wire JSON (the way a
+    #: TypeScript ``field?: T`` is absent rather than null).
+    wire_omit_none: ClassVar[bool] = False

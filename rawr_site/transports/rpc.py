@@ -37,7 +37,7 @@ def _read_rpc_input(proc: Procedure):
 
 
 def _write_rpc_output(proc: Procedure, output: Any) -> HttpResponse:
-    value = None if output is None else output.model_dump(mode="python", by_alias=True)
+    value = proc.dump_output(output, mode="python")
     return wire.rpc_success_response(value)
 
 

@@ -30,8 +30,10 @@ class Principal:
         return self.scopes is None or capability in self.scopes
 
     def label(self) -> str:
-        """Stable text for audit fields: ``user:alice``, ``api_key:ab12cd34``, ``system``."""
-        return "system" if self.kind == "system" else f"{self.kind}:{self.name}"
+        """Stable text for audit fields: ``user:alice``, ``api_key:ab12cd34``, ``system:cli``."""
+        if self.kind == "system" and self.name == "system":
+            return "system"
+        return f"{self.kind}:{self.name}"
 
 
 SYSTEM = Principal(kind="system", id="system", name="system", first_party=True)

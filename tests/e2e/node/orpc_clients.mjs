@@ -68,8 +68,10 @@ function deriveContract(pick) {
   return contract;
 }
 
-// What /api/orpc publishes: external procedures at their contract path.
-const publishedContract = deriveContract((proc) => proc.publishedPath !== null);
+// What /api/orpc publishes: external procedures at their contract path (workflow triggers
+// and run routes are published under /api/workflows instead).
+const onOrpc = (proc) => proc.publishedPath !== null && proc.publishedPath.startsWith("/api/orpc/");
+const publishedContract = deriveContract(onOrpc);
 // Every procedure (what a first-party RPC front end knows), used to infer RPC methods.
 const fullContract = deriveContract(() => true);
 // Internal procedures at the REST path they WOULD have: proves they are not published.

@@ -1,15 +1,13 @@
-"""Safe coordination ids (workflow, desk, handoff, run): the runtime's pattern, matched whole.
+"""Safe coordination ids (workflow, desk, handoff, run): the runtime's own rule.
 
-The pattern is ``workflows.ids.SAFE_ID_PATTERN`` (``^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$``).
-It is matched with ``fullmatch``: Python's ``$`` also matches before a final newline, so
-``re.match`` would accept ``"desk-a\\n"``, which JavaScript's ``RegExp.test`` refuses.
+``workflows.ids.is_safe_id`` (``^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$``, matched whole, so
+``"desk-a\\n"`` is refused as JavaScript's ``RegExp.test`` refuses it) plus the original's
+``trim()``-then-check normalisation.
 """
 
 from __future__ import annotations
 
-import re
-
-from workflows.ids import SAFE_ID_PATTERN
+from workflows.ids import SAFE_ID_PATTERN, is_safe_id
 
 __all__ = [
     "SAFE_ID_PATTERN",
@@ -17,8 +15,6 @@ __all__ = [
     "js_trim",
     "normalize_coordination_id",
 ]
-
-_SAFE_ID_BODY = re.compile(SAFE_ID_PATTERN.removeprefix("^").removesuffix("$"))
 
 #: What JavaScript's ``String.prototype.trim`` strips (WhiteSpace and LineTerminator). It
 #: differs from ``str.strip()``: JS strips U+FEFF, Python strips U+001C..U+001F and U+0085.
@@ -30,7 +26,7 @@ _JS_WHITESPACE = (
 
 def is_safe_coordination_id(value: object) -> bool:
     """True for a string of letters, digits, ``.``, ``_``, ``-`` (not first), <= 128 chars."""
-    return isinstance(value, str) and _SAFE_ID_BODY.fullmatch(value) is not None
+    return is_safe_id(value)
 
 
 def js_trim(value: str) -> str:

@@ -5,7 +5,7 @@ Capability routes are derived from the manifest's contracts; nothing here names 
 """
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from rawr_site import surfaces
@@ -29,7 +29,8 @@ urlpatterns = [
     path("rpc/", surfaces.rpc_api().urls),
     # 3. published procedures: external ones only, plain JSON REST from the contract
     path("api/orpc/", surfaces.orpc_api().urls),
-    # 4. DRF resource APIs (runs API arrives with the runtime) and the caller's identity
+    # 4. DRF resource APIs (runs, steps, timelines) and the caller's identity
+    path("api/runs/", include("workflows.api.urls")),
     path("api/auth/whoami", WhoAmIView.as_view(), name="api-whoami"),
     path("api/auth/csrf", CsrfTokenView.as_view(), name="api-csrf"),
     # 5. the published schema (one document: DRF + the derived Ninja routes) and its docs

@@ -1,0 +1,233 @@
+"""The runs admin: read-only changelists that stay fast, and permission-checked actions."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+
+import pytest
+from django.contrib.admin.utils import quote
+from django.contrib.auth.models import Permission
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from tests.factories import StaffUserFactory
+from workflows import durable_function, event_send, temporarily_registered, trigger
+from workflows.admin import EstimatedCountPaginator
+from workflows.models import Run, TimelineEvent
+from workflows.testing import drain
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CHANGELIST = "/admin/workflows/run/"
+
+
+@pytest.fixture
+def functions():
+    @durable_function("t.admin.greet", capability="alpha", retries=0)
+    def greet(ctx, step):
+        return {"text": step.run("compose", lambda: "hello")}
+
+    @durable_function("t.admin.broken", capability="alpha", retries=0)
+    def broken(ctx, step):
+        return step.run("explode", lambda: 1 / 0)
+
+    @durable_function("t.admin.wait", capability="beta")
+    def wait(ctx, step):
+        return step.wait_for_event("approval", "approved")
+
+    with ExitStack() as stack:
+        for function in (greet, broken, wait):
+            stack.enter_context(temporarily_registered(function))
+        yield
+
+
+def start(function_id: str, **kwargs) -> Run:
+    run = trigger(function_id, {}, **kwargs).run
+    drain()
+    run.refresh_from_db()
+    return run
+
+
+def admin_client(*perms: str, superuser: bool = False, username: str | None = None) -> Client:
+    extra = {"username": username} if username else {}
+    user = StaffUserFactory(is_superuser=superuser, **extra)
+    for codename in perms:
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label="workflows", codename=codename)
+        )
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def act(client: Client, action: str, *runs: Run, follow: bool = True):
+    return client.post(
+        CHANGELIST,
+        {"action": action, "_selected_action": [run.pk for run in runs], "index": 0},
+        follow=follow,
+    )
+
+
+def shown_messages(response) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
+
+
+# -- changelist and run page ----------------------------------------------------------------
+def test_changelist_lists_filters_and_searches_without_counting_the_table(functions) -> None:
+    done = start("t.admin.greet", correlation_id="cid-admin")
+    failed = start("t.admin.broken")
+    waiting = start("t.admin.wait")
+    client = admin_client(superuser=True)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(CHANGELIST)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert all(run.pk in page for run in (done, failed, waiting))
+    assert "t.admin.broken" in page
+    counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert counts, "the paginator counts (bounded)"
+    assert all("LIMIT" in sql.upper() for sql in counts), counts
+
+    def listed(query: str) -> set[str]:
+        result = client.get(f"{CHANGELIST}?{query}")
+        assert result.status_code == 200
+        return {run.pk for run in result.context["cl"].result_list}
+
+    assert listed("status__exact=failed") == {failed.pk}
+    assert listed("capability=beta") == {waiting.pk}
+    assert listed("function_id=t.admin.greet") == {done.pk}
+    assert listed(f"q={failed.pk}") == {failed.pk}
+    assert listed(f"q={waiting.pk[:10]}") == {waiting.pk}
+    assert listed("q=cid-admin") == {done.pk}
+    assert listed("q=nothing-like-this") == set()
+
+
+def test_run_page_shows_steps_and_timeline_read_only(functions) -> None:
+    run = start("t.admin.broken")
+    client = admin_client(superuser=True)
+
+    change_url = reverse("admin:workflows_run_change", args=[quote(run.pk)])
+    response = client.get(change_url)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "explode" in page and "ZeroDivisionError" in page
+    assert "run.failed" in page and "step.failed" in page
+    assert 'name="_save"' not in page, "nothing to save on an operational row"
+    assert client.get(f"{CHANGELIST}add/").status_code == 403
+    delete_url = reverse("admin:workflows_run_delete", args=[quote(run.pk)])
+    assert client.post(delete_url).status_code == 403
+    assert client.post(change_url, {"status": "completed"}).status_code == 403
+    assert Run.objects.get(pk=run.pk).status == "failed"
+
+
+def test_event_admin_is_read_only(functions) -> None:
+    event = event_send(name="approved", data={"ok": True})
+    client = admin_client(superuser=True)
+
+    assert client.get("/admin/workflows/event/").status_code == 200
+    assert event.pk in client.get(f"/admin/workflows/event/?q={event.pk}").content.decode()
+    event_url = reverse("admin:workflows_event_change", args=[quote(event.pk)])
+    assert client.get(event_url).status_code == 200
+    assert client.get("/admin/workflows/event/add/").status_code == 403
+
+
+def test_paginator_counts_exactly_up_to_its_limit_then_estimates(functions) -> None:
+    for _ in range(4):
+        start("t.admin.greet")
+    paginator = EstimatedCountPaginator(Run.objects.order_by("-created_at"), 2)
+    assert paginator.count == 4
+
+    class Small(EstimatedCountPaginator):
+        exact_limit = 2
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE workflows_run")
+    with CaptureQueriesContext(connection) as queries:
+        estimated = Small(Run.objects.order_by("-created_at"), 2).count
+    assert estimated >= 3
+    counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert counts and all("LIMIT 3" in sql for sql in counts), "only a bounded count"
+    assert any("reltuples" in q["sql"] for q in queries.captured_queries)
+    assert Small(Run.objects.filter(capability="alpha"), 2).count >= 3
+
+
+# -- actions ------------------------------------------------------------------------------
+def test_cancel_action_cancels_through_the_service(functions) -> None:
+    waiting = start("t.admin.wait")
+    client = admin_client(superuser=True, username="alice")
+
+    response = act(client, "cancel_runs", waiting)
+
+    assert response.status_code == 200
+    assert any("Cancelled 1 run(s)" in m for m in shown_messages(response))
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.cancelled_by) == ("cancelled", "user:alice")
+    last = TimelineEvent.objects.filter(run=waiting).order_by("seq").last()
+    assert (last.type, last.payload["by"]) == ("run.cancelled", "user:alice")
+
+
+def test_action_errors_become_messages_and_change_nothing(functions) -> None:
+    done = start("t.admin.greet")
+    waiting = start("t.admin.wait")
+    events_before = TimelineEvent.objects.filter(run=done).count()
+    client = admin_client(superuser=True)
+
+    response = act(client, "cancel_runs", done, waiting)
+
+    assert response.status_code == 200
+    messages = shown_messages(response)
+    assert any("Cancelled 1 run(s)" in m for m in messages)
+    assert any(f"{done.pk}: RUN_NOT_CANCELLABLE" in m for m in messages)
+    assert Run.objects.get(pk=done.pk).status == "completed"
+    assert TimelineEvent.objects.filter(run=done).count() == events_before
+
+    retry = act(client, "retry_runs", done)
+    assert any("RUN_NOT_RETRYABLE" in m for m in shown_messages(retry))
+
+
+def test_retry_and_replay_actions(functions) -> None:
+    failed = start("t.admin.broken")
+    client = admin_client(superuser=True, username="bob")
+
+    retried = act(client, "retry_runs", failed)
+    assert any("Re-queued 1 run(s)" in m for m in shown_messages(retried))
+    failed.refresh_from_db()
+    assert failed.status == "queued"
+    assert TimelineEvent.objects.filter(run=failed, type="run.retried").get().payload["by"] == (
+        "user:bob"
+    )
+    drain()
+
+    replayed = act(client, "replay_runs", failed)
+    replay = Run.objects.get(replay_of=failed)
+    assert any(f"{failed.pk} → {replay.pk}" in m for m in shown_messages(replayed))
+    assert (replay.principal, replay.function_id) == ("user:bob", "t.admin.broken")
+
+
+def test_actions_need_their_model_permissions(functions) -> None:
+    waiting = start("t.admin.wait")
+    viewer = admin_client("view_run")
+
+    response = viewer.get(CHANGELIST)
+    assert response.status_code == 200
+    assert response.context["action_form"] is None or not [
+        name for name, _label in response.context["action_form"].fields["action"].choices if name
+    ]
+    act(viewer, "cancel_runs", waiting)
+    assert Run.objects.get(pk=waiting.pk).status == "waiting"
+
+    canceller = admin_client("view_run", "cancel_run")
+    choices = canceller.get(CHANGELIST).context["action_form"].fields["action"].choices
+    assert [name for name, _label in choices if name] == ["cancel_runs"]
+    act(canceller, "cancel_runs", waiting)
+    assert Run.objects.get(pk=waiting.pk).status == "cancelled"
+
+
+def test_staff_without_view_permission_cannot_see_runs(functions) -> None:
+    start("t.admin.greet")
+    assert admin_client().get(CHANGELIST).status_code == 403

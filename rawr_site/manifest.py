@@ -17,6 +17,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 CAPABILITIES_DIR = BASE_DIR / "capabilities"
 MANIFEST_PATH = Path(__file__).resolve().parent / "manifest.json"
 GENERATED_BY = "python manage.py rawr manifest"
+#: Host-owned apps whose contracts are derived like a capability's. Settings install them
+#: explicitly; the manifest lists their routes so the route table is complete.
+HOST_CAPABILITY_PACKAGES = ["coordination"]
 
 
 class ManifestError(Exception):
@@ -38,11 +41,18 @@ def manifest_installed_apps(path: Path = MANIFEST_PATH) -> list[str]:
     """
     if os.environ.get("RAWR_MANIFEST_SCAN") == "1":
         return scan_capability_packages()
-    return [entry["app"] for entry in load_manifest(path)["capabilities"]]
+    return [
+        entry["app"]
+        for entry in load_manifest(path)["capabilities"]
+        if not entry.get("hostOwned", False)
+    ]
 
 
 def manifest_capability_ids(path: Path = MANIFEST_PATH) -> list[str]:
-    return [app.rsplit(".", 1)[1] for app in manifest_installed_apps(path)]
+    """Capability ids in mount order: the manifest's (host-owned ones included)."""
+    if os.environ.get("RAWR_MANIFEST_SCAN") == "1":
+        return [app.rsplit(".", 1)[-1] for app in scan_capability_packages()]
+    return [entry["id"] for entry in load_manifest(path)["capabilities"]]
 
 
 def scan_capability_packages(root: Path = CAPABILITIES_DIR) -> list[str]:
@@ -63,13 +73,14 @@ def build_manifest(root: Path = CAPABILITIES_DIR) -> dict[str, Any]:
     capabilities: list[dict[str, Any]] = []
     problems: list[str] = []
     routes: dict[tuple[str, str], str] = {}
-    for package in scan_capability_packages(root):
+    host_owned = HOST_CAPABILITY_PACKAGES if root == CAPABILITIES_DIR else []
+    for package in [*scan_capability_packages(root), *host_owned]:
         module = importlib.import_module(f"{package}.contract")
         contract = getattr(module, "contract", None)
         if not isinstance(contract, Contract):
             problems.append(f"{package}.contract defines no `contract = Contract(...)`")
             continue
-        if contract.capability != package.rsplit(".", 1)[1]:
+        if contract.capability != package.rsplit(".", 1)[-1]:
             problems.append(
                 f"{package}: contract id {contract.capability!r} must equal the folder name"
             )
@@ -97,7 +108,10 @@ def build_manifest(root: Path = CAPABILITIES_DIR) -> dict[str, Any]:
                     "errors": {code: spec.status for code, spec in sorted(proc.errors.items())},
                 }
             )
-        capabilities.append({"id": contract.capability, "app": package, "procedures": procedures})
+        entry: dict[str, Any] = {"id": contract.capability, "app": package}
+        if package in host_owned:
+            entry["hostOwned"] = True
+        capabilities.append({**entry, "procedures": procedures})
     if problems:
         raise ManifestError("\n".join(problems))
     return {"generatedBy": GENERATED_BY, "capabilities": capabilities}

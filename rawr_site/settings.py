@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "django_celery_results",
     "rawr_site.host",
     "workflows",
+    "coordination",
     # Capability apps come from the generated, committed manifest: adding a capability
     # never needs an edit here.
     *manifest_installed_apps(),

@@ -45,6 +45,7 @@ def demo_data_create(*, staff_user: bool) -> Iterator[str]:
             search.indexDocument(doc, ctx=ctx)
             created += 1
     yield f"demo documents: {created} created, {len(existing)} already there"
+    yield from _demo_workflows(ctx)
     if staff_user:
         username, password = DEMO_USER
         User = get_user_model()
@@ -55,3 +56,15 @@ def demo_data_create(*, staff_user: bool) -> Iterator[str]:
             user.set_password(password)
             user.save()
         yield f"demo staff user: {username} / {password}  (embedded default only)"
+
+
+def _demo_workflows(ctx: BoundaryContext) -> Iterator[str]:
+    """The two example coordination workflows, saved once through the contract."""
+    from coordination.client import coordination
+    from coordination.examples import example_documents
+    from coordination.selectors import workflow_get
+
+    for document in example_documents():
+        if workflow_get(workflow_id=document["workflowId"]) is None:
+            saved = coordination.saveWorkflow({"workflow": document}, ctx=ctx).workflow
+            yield f"demo workflow: {saved['workflowId']} v{saved['version']}"

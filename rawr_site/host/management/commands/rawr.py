@@ -50,6 +50,14 @@ class Command(BaseCommand):
         revoke = keys.add_parser("revoke", help="Revoke a key by prefix.")
         revoke.add_argument("prefix")
 
+        workflow = sub.add_parser(
+            "workflow",
+            help="Coordination workflows: create, validate, run, status, trace, approve.",
+        )
+        from coordination.cli import add_arguments as add_workflow_arguments
+
+        add_workflow_arguments(workflow)
+
         demo = sub.add_parser("demo", help="Create demo documents (idempotent).")
         demo.add_argument("--staff-user", action="store_true", help="Also create demo/demo.")
 
@@ -216,6 +224,14 @@ class Command(BaseCommand):
                 raise CommandError(f"no API key with prefix {options['prefix']!r}")
             apikey_revoke(api_key=key)
             self.stdout.write(f"revoked {key.prefix} ({key.name})")
+
+    # -- coordination workflows ----------------------------------------------------
+    def _cmd_workflow(self, options: dict[str, Any]) -> None:
+        from coordination.cli import run_command
+
+        code = run_command(options, self.stdout, self.stderr)
+        if code:
+            sys.exit(code)
 
     # -- demo data -------------------------------------------------------------------
     def _cmd_demo(self, options: dict[str, Any]) -> None:

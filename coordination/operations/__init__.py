@@ -1,0 +1,1 @@
+"""Handlers of the coordination contract: thin, they call services and selectors."""

@@ -1,0 +1,106 @@
+"""Coordination runs as the original's API shows them, read from the durable runtime.
+
+A coordination run *is* a runtime ``Run`` of the ``coordination.run`` function; this
+module maps its status and timeline onto ``RunStatusV1`` / ``DeskRunEventV1``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+
+from coordination.contract import DeskRunEventV1, RunStatusV1, TraceLink
+from workflows.models import Run, RunStatus, TimelineEvent
+
+EXECUTOR_FUNCTION_ID = "coordination.run"
+APPROVAL_EVENT = "coordination.desk.approval"
+
+_LIFECYCLE = {
+    RunStatus.QUEUED: "queued",
+    RunStatus.RUNNING: "running",
+    RunStatus.SLEEPING: "running",
+    RunStatus.WAITING: "running",
+    RunStatus.COMPLETED: "completed",
+    RunStatus.FAILED: "failed",
+    RunStatus.CANCELLED: "failed",
+}
+
+#: Runtime timeline types the original's timeline shows, and the run state each implies.
+_TIMELINE_TYPES = {
+    "run.started": "running",
+    "desk.started": "running",
+    "desk.completed": "running",
+    "desk.failed": "failed",
+    "run.completed": "completed",
+    "run.failed": "failed",
+}
+
+
+def _iso(value) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def coordination_run(run_id: str) -> Run | None:
+    return Run.objects.filter(pk=run_id, function_id=EXECUTOR_FUNCTION_ID).first()
+
+
+def trace_links(run: Run, request: Any = None) -> list[TraceLink]:
+    admin_url = reverse("admin:workflows_run_change", args=[run.pk])
+    timeline_url = f"/api/orpc/coordination/runs/{run.pk}/timeline"
+    if request is not None:
+        admin_url = request.build_absolute_uri(admin_url)
+        timeline_url = request.build_absolute_uri(timeline_url)
+    return [
+        TraceLink(provider="rawr", label="Run in the coordination console", url=admin_url),
+        TraceLink(provider="rawr", label="Run timeline", url=timeline_url),
+    ]
+
+
+def run_status(run: Run, request: Any = None) -> RunStatusV1:
+    spec = run.input or {}
+    error = None
+    if run.status == RunStatus.CANCELLED:
+        error = f"cancelled by {run.cancelled_by or 'an operator'}"
+    elif run.error:
+        error = run.error.get("message") or run.error.get("code")
+    return RunStatusV1(
+        run_id=run.pk,
+        workflow_id=spec.get("workflowId", ""),
+        workflow_version=int(spec.get("workflowVersion", 0)),
+        status=_LIFECYCLE[run.status],
+        started_at=_iso(run.started_at or run.created_at),
+        finished_at=_iso(run.finished_at),
+        input=spec.get("input"),
+        output=run.output if run.status == RunStatus.COMPLETED else None,
+        error=error,
+        trace_links=trace_links(run, request),
+    )
+
+
+def run_timeline(run: Run) -> list[DeskRunEventV1]:
+    workflow_id = (run.input or {}).get("workflowId", "")
+    events = TimelineEvent.objects.filter(run=run, type__in=_TIMELINE_TYPES).order_by("seq")
+    out = []
+    for event in events:
+        payload = event.payload or {}
+        detail = payload.get("detail")
+        if detail is None and isinstance(payload.get("error"), dict):
+            detail = payload["error"].get("message")
+        out.append(
+            DeskRunEventV1(
+                event_id=f"{run.pk}-{event.seq}",
+                run_id=run.pk,
+                workflow_id=workflow_id,
+                desk_id=payload.get("deskId"),
+                type=event.type,
+                ts=_iso(event.created_at),
+                status=_TIMELINE_TYPES[event.type],
+                detail=detail,
+                input=payload.get("input"),
+                output=payload.get("output"),
+            )
+        )
+    return out

@@ -1,0 +1,263 @@
+"""The desk-graph executor: one durable function that runs a pinned workflow version.
+
+Desks run in dependency (topological) order; each desk's phases are steps
+``desk/<id>/started``, ``memory-read``, ``execute``, ``memory-write`` (only when the desk's
+memory persists) and ``completed``, so a crash resumes at the phase it was in. The run's
+timeline carries ``desk.started`` / ``desk.completed`` / ``desk.failed`` with the desk id,
+written in the same transaction as the step that caused them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from coordination.runs import APPROVAL_EVENT, EXECUTOR_FUNCTION_ID
+from workflows import NonRetriableError, TimelineEntry, durable_function
+
+APPROVE, REJECT = "approve", "reject"
+
+
+class ExecutorInput(BaseModel):
+    workflowId: str
+    workflowVersion: int = Field(ge=1)
+    input: Any = None
+
+
+class DeskFailed(NonRetriableError):
+    code = "DESK_FAILED"
+
+
+@durable_function(EXECUTOR_FUNCTION_ID, capability="coordination", input=ExecutorInput, retries=0)
+def run_workflow(ctx, step) -> Any:
+    """Run every desk of the pinned workflow version in dependency order."""
+    spec: ExecutorInput = ctx.input
+    document = step.run("workflow/load", _load_document, spec.workflowId, spec.workflowVersion)
+    from coordination.domain.graph import topological_order
+
+    desks = {desk["deskId"]: desk for desk in document["desks"]}
+    outputs: dict[str, Any] = {}
+    last_output: Any = None
+    for desk_id in topological_order(document):
+        desk = desks[desk_id]
+        payload, runs = _inbound(document, desk, outputs, spec.input)
+        if not runs:
+            continue
+        outputs[desk_id] = _run_desk(ctx, step, spec, desk, payload)
+        last_output = outputs[desk_id]
+    return last_output
+
+
+def _load_document(workflow_id: str, version: int) -> dict[str, Any]:
+    from coordination.selectors import workflow_get
+
+    document = workflow_get(workflow_id=workflow_id, version=version)
+    if document is None:
+        raise NonRetriableError(
+            f"workflow {workflow_id} version {version} does not exist", code="WORKFLOW_NOT_FOUND"
+        )
+    return document
+
+
+def _inbound(
+    document: dict[str, Any], desk: dict[str, Any], outputs: dict[str, Any], run_input: Any
+) -> tuple[Any, bool]:
+    """(payload, should run): run input for the entry desk; else from the active handoffs."""
+    from coordination.domain.conditions import ConditionError, evaluate_condition
+    from coordination.domain.mapping import MappingError, apply_mapping
+
+    desk_id = desk["deskId"]
+    if desk_id == document["entryDeskId"]:
+        return run_input, True
+    active = []
+    for handoff in document["handoffs"]:
+        if handoff["toDeskId"] != desk_id or handoff["fromDeskId"] not in outputs:
+            continue
+        upstream = outputs[handoff["fromDeskId"]]
+        try:
+            if evaluate_condition(handoff.get("condition"), upstream):
+                active.append((handoff, upstream))
+        except ConditionError as exc:
+            raise DeskFailed(
+                f"handoff {handoff['handoffId']}: bad condition {handoff.get('condition')!r}: {exc}"
+            ) from exc
+    if not active:
+        return None, False
+    try:
+        if desk.get("kind") == "desk:join":
+            merged = {h["fromDeskId"]: apply_mapping(h.get("mappingRefs"), up) for h, up in active}
+            return merged, True
+        handoff, upstream = active[0]
+        return apply_mapping(handoff.get("mappingRefs"), upstream), True
+    except MappingError as exc:
+        raise DeskFailed(f"desk {desk_id}: bad mappingRefs: {exc}") from exc
+
+
+def _run_desk(ctx, step, spec: ExecutorInput, desk: dict[str, Any], payload: Any) -> Any:
+    desk_id = desk["deskId"]
+    scope = desk.get("memoryScope") or {}
+    policy = desk.get("runtimePolicy") or {}
+    prefix = f"desk/{desk_id}"
+    step.record(
+        f"{prefix}/started",
+        "desk.started",
+        {"deskId": desk_id, "kind": desk.get("kind"), "input": payload},
+    )
+    memory = step.run(
+        f"{prefix}/memory-read", _memory_read, spec.workflowId, spec.workflowVersion, desk_id
+    )
+
+    if desk.get("kind") == "desk:human-wait":
+        output = _human_wait(ctx, step, desk, payload, memory, policy)
+    else:
+
+        def failed_event(outcome: str, value: Any) -> TimelineEntry | None:
+            if outcome != "failed":
+                return None
+            return TimelineEntry(
+                "desk.failed",
+                f"{prefix}/execute",
+                {
+                    "deskId": desk_id,
+                    "detail": value.get("message"),
+                    "error": {k: v for k, v in value.items() if k != "traceback"},
+                },
+            )
+
+        retries = policy.get("retries")
+        output = step.run_with(
+            f"{prefix}/execute",
+            lambda: _execute(ctx.run_id, spec, desk, payload, memory),
+            retries=int(retries) if retries is not None else 0,
+            events=failed_event,
+        )
+    if scope.get("persist") is True:
+        step.run(
+            f"{prefix}/memory-write",
+            _memory_write,
+            spec.workflowId,
+            spec.workflowVersion,
+            desk_id,
+            scope,
+            output,
+        )
+    step.record(f"{prefix}/completed", "desk.completed", {"deskId": desk_id, "output": output})
+    return output
+
+
+def _human_wait(ctx, step, desk, payload, memory, policy) -> Any:
+    desk_id = desk["deskId"]
+    timeout = policy.get("timeoutSeconds")
+    event = step.wait_for_event(
+        f"desk/{desk_id}/execute",
+        APPROVAL_EVENT,
+        match={"runId": ctx.run_id, "deskId": desk_id},
+        timeout=float(timeout) if timeout else None,
+    )
+    if event is None:
+        _fail_desk(
+            step,
+            desk_id,
+            f"desk {desk_id} timed out waiting for approval after {timeout}s",
+            {"timedOut": True},
+        )
+    data = event["data"]
+    if data.get("decision") != APPROVE:
+        _fail_desk(
+            step,
+            desk_id,
+            f"desk {desk_id} was rejected by {data.get('by', 'someone')}",
+            {
+                "decision": data.get("decision"),
+                "by": data.get("by"),
+                "payload": data.get("payload"),
+            },
+        )
+    return {
+        "deskId": desk_id,
+        "status": "approved",
+        "kind": desk.get("kind"),
+        "decision": data.get("decision"),
+        "approvedBy": data.get("by"),
+        "payload": data.get("payload"),
+        "received": payload,
+        "memory": memory,
+    }
+
+
+def _fail_desk(step, desk_id: str, message: str, detail: dict[str, Any]) -> None:
+    step.record(
+        f"desk/{desk_id}/failed", "desk.failed", {"deskId": desk_id, "detail": message, **detail}
+    )
+    raise DeskFailed(message)
+
+
+def _execute(
+    run_id: str, spec: ExecutorInput, desk: dict[str, Any], payload: Any, memory: dict[str, Any]
+) -> Any:
+    from coordination.desks import DeskCall, handler_for
+
+    handler = handler_for(desk)
+    if handler is None:
+        return _echo(desk, payload, memory)
+    output = handler(
+        DeskCall(
+            run_id=run_id,
+            workflow_id=spec.workflowId,
+            workflow_version=spec.workflowVersion,
+            desk=desk,
+            input=payload,
+            memory=memory,
+        )
+    )
+    _check_output(desk, output)
+    return output
+
+
+def _echo(desk: dict[str, Any], payload: Any, memory: dict[str, Any]) -> dict[str, Any]:
+    """What the original does for a desk without behaviour (exempt from outputSchema)."""
+    if desk.get("kind") == "desk:join":
+        return {"deskId": desk["deskId"], "status": "joined", "merged": payload, "memory": memory}
+    return {
+        "deskId": desk["deskId"],
+        "status": "ok",
+        "kind": desk.get("kind"),
+        "received": payload,
+        "memory": memory,
+    }
+
+
+def _check_output(desk: dict[str, Any], output: Any) -> None:
+    import jsonschema
+
+    try:
+        jsonschema.validate(output, desk.get("outputSchema") or {})
+    except jsonschema.ValidationError as exc:
+        path = "/".join(str(part) for part in exc.absolute_path) or "(root)"
+        raise DeskFailed(
+            f"desk {desk['deskId']} output does not match its outputSchema at {path}: {exc.message}"
+        ) from exc
+
+
+def _memory_read(workflow_id: str, version: int, desk_id: str) -> dict[str, Any]:
+    from coordination.selectors import memory_read
+
+    return memory_read(workflow_id=workflow_id, workflow_version=version, desk_id=desk_id)
+
+
+def _memory_write(
+    workflow_id: str, version: int, desk_id: str, scope: dict[str, Any], output: Any
+) -> dict[str, Any]:
+    from coordination.services import memory_write
+
+    key = f"{scope['namespace']}:lastOutput" if scope.get("namespace") else "lastOutput"
+    memory_write(
+        workflow_id=workflow_id,
+        workflow_version=version,
+        desk_id=desk_id,
+        key=key,
+        data=output,
+        ttl_seconds=scope.get("ttlSeconds"),
+    )
+    return {"key": key}

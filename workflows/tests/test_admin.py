@@ -150,9 +150,10 @@ def test_paginator_counts_exactly_up_to_its_limit_then_estimates(functions) -> N
     with CaptureQueriesContext(connection) as queries:
         estimated = Small(Run.objects.order_by("-created_at"), 2).count
     assert estimated >= 3
-    counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
-    assert counts and all("LIMIT 3" in sql for sql in counts), "only a bounded count"
-    assert any("reltuples" in q["sql"] for q in queries.captured_queries)
+    if connection.vendor == "postgresql":  # elsewhere (embedded SQLite) it counts exactly
+        counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+        assert counts and all("LIMIT 3" in sql for sql in counts), "only a bounded count"
+        assert any("reltuples" in q["sql"] for q in queries.captured_queries)
     assert Small(Run.objects.filter(capability="alpha"), 2).count >= 3
 
 

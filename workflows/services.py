@@ -20,7 +20,15 @@ from workflows import _enqueue, _registry
 from workflows._engine import _notify_parent
 from workflows._state import Ev, append, locked_run
 from workflows.ids import is_safe_id, new_run_id
-from workflows.models import ACTIVE_STATUSES, Event, Run, RunStatus, Step, StepStatus
+from workflows.models import (
+    ACTIVE_STATUSES,
+    Event,
+    Run,
+    RunStatus,
+    Step,
+    StepKind,
+    StepStatus,
+)
 
 RUN_NOT_FOUND = "RUN_NOT_FOUND"
 
@@ -54,12 +62,14 @@ def trigger(
     parent_run: Run | None = None,
     parent_step_id: str = "",
     replay_of: Run | None = None,
+    use_idempotency: bool = True,
 ) -> Triggered:
     """Create a queued run (+ ``run.queued``) in one transaction; enqueue after commit.
 
     Idempotent: the same ``run_id`` or the same idempotency key (explicit, or computed by
     the function's ``idempotency_key``) returns the existing run and enqueues nothing.
     A ``run_id`` already used by another function is ``409 RUN_ID_CONFLICT``.
+    ``use_idempotency=False`` (replays) always creates a new run.
     """
     function = _function_or_404(function_id)
     if run_id is not None and not is_safe_id(run_id):
@@ -77,7 +87,9 @@ def trigger(
         parsed.model_dump(mode="json", by_alias=True) if hasattr(parsed, "model_dump") else parsed
     )
     options = function.options
-    if idempotency_key is None and options.idempotency_key is not None:
+    if not use_idempotency:
+        idempotency_key = None
+    elif idempotency_key is None and options.idempotency_key is not None:
         idempotency_key = str(options.idempotency_key(parsed))
     if idempotency_key is not None and (not idempotency_key or len(idempotency_key) > 255):
         raise RawrError("BAD_REQUEST", 400, "Idempotency-Key must be 1-255 characters")
@@ -273,13 +285,15 @@ def run_retry(*, run_id: str, by: str) -> Run:
                 f"Only failed runs can be retried; run {run_id} is {run.status}",
                 {"runId": run_id, "status": run.status},
             )
-        reset = list(
-            Step.objects.filter(run=run, status=StepStatus.FAILED).values_list("step_id", flat=True)
-        )
-        Step.objects.filter(run=run, status=StepStatus.FAILED).update(
-            status=StepStatus.RUNNING, attempts=0, error=None, finished_at=None
-        )
+        failed = Step.objects.filter(run=run, status=StepStatus.FAILED)
+        reset = list(failed.values_list("step_id", flat=True))
+        # A failed invoke/wait/sleep is redone from scratch (a new child run, a new wait);
+        # a failed step.run keeps its row (and position) and gets a fresh attempt count.
+        failed.filter(kind__in=[StepKind.INVOKE, StepKind.WAIT, StepKind.SLEEP]).delete()
+        failed.update(status=StepStatus.RUNNING, attempts=0, error=None, finished_at=None)
         run.status = RunStatus.QUEUED
+        # The retried run gets a fresh clock: its timeout counts from the new start.
+        run.started_at = None
         run.error = None
         run.finished_at = None
         run.body_failures = 0
@@ -297,19 +311,20 @@ def run_retry(*, run_id: str, by: str) -> Run:
 
 
 def run_replay(*, run_id: str, by: str, input: Any = None, correlation_id: str = "") -> Run:
-    """Start a new run of the same function with the same (or an edited) input."""
-    original = Run.objects.filter(pk=run_id).first() if is_safe_id(run_id) else None
-    if original is None:
-        raise RawrError(RUN_NOT_FOUND, 404, f"Run {run_id} not found", {"runId": run_id})
-    replay = trigger(
-        original.function_id,
-        original.input if input is None else input,
-        principal=by,
-        correlation_id=correlation_id or original.correlation_id,
-        replay_of=original,
-    ).run
+    """Start a new run of the same function with the same (or an edited) input.
+
+    Always a new run (the function's idempotency key does not apply), linked to the
+    original, whose ``run.replayed`` event is written in the same transaction.
+    """
     with transaction.atomic():
-        locked = locked_run(original.pk)
-        if locked is not None:
-            append(locked, [Ev("run.replayed", payload={"by": by, "replayRunId": replay.pk})])
+        original = _run_or_404(run_id)
+        replay = trigger(
+            original.function_id,
+            original.input if input is None else input,
+            principal=by,
+            correlation_id=correlation_id or original.correlation_id,
+            replay_of=original,
+            use_idempotency=False,
+        ).run
+        append(original, [Ev("run.replayed", payload={"by": by, "replayRunId": replay.pk})])
     return replay

@@ -497,3 +497,64 @@ def test_run_with_overrides_retries_and_emits_events_with_the_step() -> None:
         ("custom.failed", {"value": "STEP_ERROR"}),
     ]
     assert not run.timeline.filter(step_id="mark", type="step.started").exists()
+
+
+def test_retry_of_a_parent_whose_child_failed_starts_a_new_child() -> None:
+    state = {"child_ok": False}
+
+    @durable_function("t.flakychild", retries=0)
+    def flakychild(ctx, step):
+        if not state["child_ok"]:
+            raise NonRetriableError("child broke")
+        return "child done"
+
+    @durable_function("t.retryparent", retries=0)
+    def parent(ctx, step):
+        return step.invoke("call", "t.flakychild", {})
+
+    with _registered(flakychild), _registered(parent):
+        run = trigger("t.retryparent").run
+        drain()
+        assert Run.objects.get(pk=run.pk).status == "failed"
+        state["child_ok"] = True
+        run_retry(run_id=run.pk, by="user:ops")
+        drain()
+    run.refresh_from_db()
+    assert run.status == "completed" and run.output == "child done"
+    assert Run.objects.filter(parent_run=run).count() == 2
+
+
+def test_retry_gives_a_timed_out_run_a_fresh_clock() -> None:
+    @durable_function("t.slowpoke", timeout=0.2, retries=0)
+    def slowpoke(ctx, step):
+        step.run("first", _work, "first")
+        calls["slow"] += 1
+        if calls["slow"] == 1:
+            time.sleep(0.25)  # only the first execution overruns the 0.2 s budget
+        return step.run("second", _work, "second")
+
+    with _registered(slowpoke):
+        run = trigger("t.slowpoke").run
+        drain()
+        run.refresh_from_db()
+        assert run.status == "failed" and run.error["code"] == "RUN_TIMED_OUT"
+        run_retry(run_id=run.pk, by="user:ops")
+        drain()
+    run.refresh_from_db()
+    assert run.status == "completed", run.error
+    assert calls["first"] == 1 and calls["second"] == 1
+
+
+def test_replay_ignores_the_idempotency_key_and_bad_ids_are_400() -> None:
+    @durable_function("t.idemreplay", idempotency_key=lambda data: data["k"])
+    def idem(ctx, step):
+        return ctx.input
+
+    with _registered(idem):
+        original = trigger("t.idemreplay", {"k": "same"}).run
+        drain()
+        replay = run_replay(run_id=original.pk, by="user:ops")
+        with pytest.raises(RawrError) as bad:
+            run_replay(run_id="../nope", by="user:ops")
+    assert replay.pk != original.pk and replay.replay_of_id == original.pk
+    assert (bad.value.code, bad.value.status) == ("INVALID_RUN_ID", 400)

@@ -431,7 +431,7 @@ def test_replay_with_edited_input(functions, api) -> None:
     assert (replay.input, replay.output) == ({"name": "grace"}, {"text": "hello grace"})
 
 
-def test_replay_of_an_idempotent_function_answers_the_existing_run(api) -> None:
+def test_replay_of_an_idempotent_function_still_starts_a_new_linked_run(api) -> None:
     @durable_function("t.alpha.once", capability="alpha", idempotency_key=lambda _input: "one")
     def once(ctx, step):
         return "done"
@@ -440,9 +440,10 @@ def test_replay_of_an_idempotent_function_answers_the_existing_run(api) -> None:
         original = start("t.alpha.once")
         response = api.post(f"/api/runs/{original.pk}/replay/", **JSON)
 
-    assert response.status_code == 200, response.content
-    assert response.json()["runId"] == original.pk
-    assert Run.objects.count() == 1
+    assert response.status_code == 201, response.content
+    assert response.json()["runId"] != original.pk
+    assert response.json()["replayOfId"] == original.pk
+    assert Run.objects.count() == 2
 
 
 def test_replay_with_invalid_input_is_400_and_starts_nothing(functions, api) -> None:

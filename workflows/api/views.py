@@ -228,16 +228,13 @@ class RunViewSet(viewsets.GenericViewSet):
         description=(
             "Starts a new run of the same function with the original input, or with `input` "
             "from the body. The new run's `replayOfId` is this run; it carries this "
-            "request's correlation id. Needs `workflows.replay_run` for staff. A function "
-            "with an idempotency key may answer 200 with the existing run for that key."
+            "request's correlation id. Needs `workflows.replay_run` for staff. A replay is "
+            "always a new run, even for functions with an idempotency key."
         ),
         parameters=[_RUN_ID],
         request=RunReplayRequestSerializer,
         responses={
             201: RunResourceSerializer,
-            200: OpenApiResponse(
-                RunResourceSerializer, description="No new run: an existing run has the key."
-            ),
             **_errors("BAD_REQUEST", *_RUN_ERRORS, "FUNCTION_NOT_FOUND"),
         },
     )
@@ -252,10 +249,7 @@ class RunViewSet(viewsets.GenericViewSet):
             input=body.validated_data.get("input"),
             correlation_id=correlation_id_of(request._request),
         )
-        created = replay.pk != run.pk and replay.replay_of_id == run.pk
-        response = self._run_response(
-            replay, status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        )
+        response = self._run_response(replay, status.HTTP_201_CREATED)
         response["Location"] = reverse(
             "workflows-run-detail", kwargs={"id": replay.pk}, request=request
         )

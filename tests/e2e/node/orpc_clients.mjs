@@ -15,180 +15,55 @@
 //
 // Run by tests/e2e/test_orpc_clients.py.
 
-import { readFileSync } from "node:fs";
-
-import {
-  createORPCClient,
-  isDefinedError,
-  ORPCError,
-  ORPC_CLIENT_PACKAGE_VERSION,
-  safe,
-} from "@orpc/client";
+import { createORPCClient, ORPC_CLIENT_PACKAGE_VERSION, safe } from "@orpc/client";
 import { RPCLink } from "@orpc/client/fetch";
-import { inferRPCMethodFromContractRouter, oc } from "@orpc/contract";
+import { inferRPCMethodFromContractRouter } from "@orpc/contract";
 import { OpenAPILink } from "@orpc/openapi-client/fetch";
 
-function requireEnv(name) {
-  const value = process.env[name];
-  if (!value) {
-    throw new Error(`${name} must be set`);
-  }
-  return value;
-}
+import {
+  bearer,
+  contractRoutes,
+  createRecorder,
+  deriveContract,
+  describe,
+  describeError,
+  onOrpc,
+  readJson,
+  requireEnv,
+} from "./lib.mjs";
 
 const base = requireEnv("RAWR_BASE_URL").replace(/\/$/, "");
 const serviceToken = requireEnv("RAWR_SERVICE_TOKEN");
 const apiKey = requireEnv("RAWR_API_KEY");
-const manifest = JSON.parse(readFileSync(requireEnv("RAWR_MANIFEST"), "utf8"));
+const manifest = readJson(requireEnv("RAWR_MANIFEST"));
 
 // -- contracts derived from the manifest ----------------------------------------------------
-function procedureContract(proc, path) {
-  const errors = Object.fromEntries(
-    Object.entries(proc.errors ?? {}).map(([code, status]) => [code, { status }]),
-  );
-  return oc
-    .errors(errors)
-    .route({ method: proc.method, path, successStatus: proc.successStatus });
-}
-
-/** {capability: {procedure: oc.route(...)}} for the procedures `pick` keeps. */
-function deriveContract(pick) {
-  const contract = {};
-  for (const capability of manifest.capabilities) {
-    const procedures = {};
-    for (const proc of capability.procedures) {
-      if (pick(proc)) {
-        procedures[proc.name] = procedureContract(proc, proc.path);
-      }
-    }
-    if (Object.keys(procedures).length) {
-      contract[capability.id] = procedures;
-    }
-  }
-  return contract;
-}
-
 // What /api/orpc publishes: external procedures at their contract path (workflow triggers
 // and run routes are published under /api/workflows instead).
-const onOrpc = (proc) => proc.publishedPath !== null && proc.publishedPath.startsWith("/api/orpc/");
-const publishedContract = deriveContract(onOrpc);
+const publishedContract = deriveContract(manifest, onOrpc);
 // Every procedure (what a first-party RPC front end knows), used to infer RPC methods.
-const fullContract = deriveContract(() => true);
+const fullContract = deriveContract(manifest, () => true);
 // Internal procedures at the REST path they WOULD have: proves they are not published.
-const internalProbeContract = deriveContract((proc) => proc.publishedPath === null);
+const internalProbeContract = deriveContract(manifest, (proc) => proc.publishedPath === null);
 
-// -- wire capture ----------------------------------------------------------------------------
-let currentWire = null;
-
-const MAX_CAPTURED_BODY = 4000;
-
-function clip(text) {
-  return text.length > MAX_CAPTURED_BODY ? `${text.slice(0, MAX_CAPTURED_BODY)}...` : text;
-}
-
-/** fetch() for the links: passes the request through and records both sides of it. */
-async function capturingFetch(request, init) {
-  const url = new URL(request.url);
-  const requestBody = request.body ? await request.clone().text() : null;
-  const entry = {
-    method: request.method,
-    path: url.pathname,
-    search: url.search,
-    query: [...url.searchParams.entries()],
-    contentType: request.headers.get("content-type"),
-    authorization: request.headers.get("authorization") ? "Bearer <redacted>" : null,
-    body: requestBody === null ? null : clip(requestBody),
-    bodyLength: requestBody === null ? null : requestBody.length,
+// -- wire capture and recording (lib.mjs) ----------------------------------------------------
+/** Successful object results say which of createdAt/updatedAt the client revived as Dates. */
+function dateFields(value) {
+  if (!value || typeof value !== "object" || Array.isArray(value)) {
+    return {};
+  }
+  return {
+    dateFields: Object.fromEntries(
+      ["createdAt", "updatedAt"]
+        .filter((key) => key in value)
+        .map((key) => [key, value[key] instanceof Date]),
+    ),
   };
-  currentWire?.push(entry);
-  let response;
-  try {
-    response = await fetch(request, init);
-  } catch (error) {
-    const cause = error?.cause ? ` (${error.cause.message ?? error.cause})` : "";
-    entry.fetchError = `${error?.message ?? error}${cause}`;
-    throw error;
-  }
-  entry.status = response.status;
-  entry.responseContentType = response.headers.get("content-type");
-  entry.responseBody = clip(await response.clone().text());
-  return response;
 }
 
-// -- recording helpers -----------------------------------------------------------------------
-/** JSON-safe copy; Dates become {"$date": iso} so revival is visible to the Python side. */
-function describe(value) {
-  if (value instanceof Date) {
-    return { $date: Number.isNaN(value.getTime()) ? null : value.toISOString() };
-  }
-  if (Array.isArray(value)) {
-    return value.map(describe);
-  }
-  if (value === undefined) {
-    return { $undefined: true };
-  }
-  if (value !== null && typeof value === "object") {
-    if (typeof Headers !== "undefined" && value instanceof Headers) {
-      return Object.fromEntries(value.entries());
-    }
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, describe(v)]));
-  }
-  if (typeof value === "function") {
-    return { $function: true };
-  }
-  if (typeof value === "bigint") {
-    return { $bigint: value.toString() };
-  }
-  return value;
-}
-
-function describeError(error) {
-  const out = {
-    name: error?.name ?? null,
-    constructor: error?.constructor?.name ?? null,
-    isORPCError: error instanceof ORPCError,
-    isDefinedError: isDefinedError(error),
-    message: error?.message ?? String(error),
-  };
-  if (error instanceof ORPCError) {
-    Object.assign(out, {
-      code: error.code,
-      status: error.status,
-      defined: error.defined,
-      data: describe(error.data),
-    });
-  }
-  if (error?.cause !== undefined) {
-    out.cause = error.cause instanceof Error ? error.cause.message : describe(error.cause);
-  }
-  return out;
-}
-
-const calls = {};
-
-async function call(label, fn) {
-  const wire = [];
-  currentWire = wire;
-  let record;
-  try {
-    const value = await fn();
-    record = { ok: true, value: describe(value) };
-    if (value && typeof value === "object" && !Array.isArray(value)) {
-      record.dateFields = Object.fromEntries(
-        ["createdAt", "updatedAt"]
-          .filter((key) => key in value)
-          .map((key) => [key, value[key] instanceof Date]),
-      );
-    }
-  } catch (error) {
-    record = { ok: false, error: describeError(error) };
-  } finally {
-    currentWire = null;
-  }
-  record.wire = wire;
-  calls[label] = record;
-  return record.ok ? record : null;
-}
+const recorder = createRecorder({ annotate: dateFields });
+const { calls, call } = recorder;
+const capturingFetch = recorder.fetch;
 
 /** Timestamp of a createdAt/updatedAt value as the client holds it (Date or ISO string). */
 function epochMs(value) {
@@ -196,8 +71,6 @@ function epochMs(value) {
 }
 
 // -- clients ----------------------------------------------------------------------------------
-const bearer = (secret) => ({ Authorization: `Bearer ${secret}` });
-
 const rpc = createORPCClient(
   new RPCLink({ url: `${base}/rpc`, headers: bearer(serviceToken), fetch: capturingFetch }),
 );
@@ -416,12 +289,7 @@ const summary = {
     node: process.version,
   },
   contract: {
-    published: Object.fromEntries(
-      Object.entries(publishedContract).map(([cap, procs]) => [
-        cap,
-        Object.fromEntries(Object.entries(procs).map(([name, p]) => [name, p["~orpc"].route])),
-      ]),
-    ),
+    published: contractRoutes(publishedContract),
     internalProbe: Object.fromEntries(
       Object.entries(internalProbeContract).map(([cap, procs]) => [cap, Object.keys(procs)]),
     ),

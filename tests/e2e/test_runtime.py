@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -264,7 +265,7 @@ def test_sleeping_runs_free_the_worker_and_wake_when_due(log) -> None:
         woke = events(run.pk, "run.resumed")[0]
         assert (woke.created_at - sleeping.created_at).total_seconds() >= 2 - 0.05
         assert woke.payload["from"] == "sleeping"
-        assert woke.created_at.isoformat() >= sleeping.payload["until"]
+        assert woke.created_at >= datetime.fromisoformat(sleeping.payload["until"])
 
 
 def test_waiting_run_is_resumed_by_a_matching_event_posted_over_http(api: Api, log) -> None:

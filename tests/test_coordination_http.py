@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
 import pytest
+from django.db import connection, connections, transaction
 from django.test import Client
 
 from coordination.client import coordination
@@ -52,12 +55,16 @@ def inline_dispatch(settings):
 class Surfaces:
     """One coordination procedure called over either HTTP surface, as the oRPC links do."""
 
-    def __init__(self) -> None:
+    def __init__(self, auth: dict[str, str] | None = None) -> None:
         self.client = Client()
-        self.auth = {
+        self.auth = auth or {
             "rpc": f"Bearer {issue_key(name='coord service', first_party=True).secret}",
             "api": f"Bearer {issue_key(name='coord integrator').secret}",
         }
+
+    def another_client(self) -> Surfaces:
+        """Same keys, own test client (one per thread)."""
+        return Surfaces(self.auth)
 
     def call(self, surface: str, procedure: str, payload: dict[str, Any]):
         proc = PROCEDURES[procedure]
@@ -482,6 +489,74 @@ def test_only_the_waiting_desk_of_a_waiting_run_can_be_approved(http) -> None:
     http.ok("api", "approveDesk", {"runId": run_id, "deskId": "approval", "decision": "approve"})
     drain()
     assert http.ok("rpc", "getRunStatus", {"runId": run_id})["run"]["status"] == "completed"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason=(
+        "approveDesk checks 'is the desk waiting?' without a lock, then sends the event "
+        "(coordination/operations/runs.py approve_desk: Step...exists() before event_send). "
+        "Two approvals racing for one waiting desk both pass the check; workflows.event_send "
+        "resumes the run for the first and skips the step for the second, yet both callers "
+        "get 200 with an eventId and two Events are stored: an 'approve' and a 'reject' can "
+        "both be told they were accepted while only one decided the run. Expected: one 200, "
+        "the other 409 DESK_NOT_WAITING (e.g. check event.resumed_run_ids and roll back)."
+    ),
+)
+def test_racing_approvals_of_one_waiting_desk_accept_only_one(http) -> None:
+    """Both approvals pass the waiting check while the step row is locked, then race."""
+    from workflows.testing import drain
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs Postgres row locks to line the two requests up")
+    coordination.saveWorkflow({"workflow": _example(FANOUT)})
+    run_id = coordination.queueRun({"workflowId": FANOUT, "runId": "coord-http-race"}).run.run_id
+    drain()
+    step = Step.objects.get(run_id=run_id, step_id="desk/approval/execute")
+    if step.status != StepStatus.WAITING:
+        pytest.fail(f"setup: the approval desk is not waiting ({step.status})")
+
+    responses: dict[str, Any] = {}
+
+    def approve(decision: str) -> None:
+        try:
+            payload = {"runId": run_id, "deskId": "approval", "decision": decision}
+            responses[decision] = http.another_client().call("api", "approveDesk", payload)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=approve, args=(d,)) for d in ("approve", "reject")]
+    with transaction.atomic():
+        # Hold the step row: both requests get past the check, then wait in event_send.
+        Step.objects.select_for_update().get(pk=step.pk)
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 10
+        while _lock_waiters() < 2:
+            if time.monotonic() > deadline or not any(t.is_alive() for t in threads):
+                pytest.fail(f"setup: the approvals did not line up ({_lock_waiters()} waiting)")
+            time.sleep(0.05)
+    for thread in threads:
+        thread.join(timeout=10)
+    if set(responses) != {"approve", "reject"}:
+        pytest.fail(f"setup: missing responses {responses}")
+
+    statuses = sorted(response.status_code for response in responses.values())
+    assert statuses == [200, 409], {d: r.content for d, r in responses.items()}
+    assert Event.objects.count() == 1
+
+
+def _lock_waiters() -> int:
+    """Backends of this test database waiting for a lock (row locks included)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0]
 
 
 # -- run ids -----------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -17,6 +18,15 @@ def _doctor(*args: str) -> tuple[dict, str]:
     out, err = io.StringIO(), io.StringIO()
     call_command("rawr", "doctor", *args, "--json", stdout=out, stderr=err)
     return json.loads(out.getvalue()), err.getvalue()
+
+
+def _eventually_in_log(worker, text: str, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while text not in worker.log():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def test_doctor_run_is_executed_by_the_worker_and_reports_sane_figures(celery_worker_process):
@@ -39,6 +49,8 @@ def test_doctor_run_is_executed_by_the_worker_and_reports_sane_figures(celery_wo
     assert types[:2] == ["run.queued", "run.started"]
     assert types.count("step.completed") == 3
     assert types[-1] == "run.completed"
+    # The worker's log lines for the run carry the run's correlation id, not the task id.
+    assert _eventually_in_log(celery_worker_process, f"[cid={run.correlation_id}] run {run.pk}")
 
 
 def test_doctor_subtracts_the_step_work_from_the_per_step_overhead(celery_worker_process):

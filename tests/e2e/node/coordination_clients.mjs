@@ -147,7 +147,12 @@ for (const [name, fn] of Object.entries(errorCases)) {
   );
   calls["api.getWorkflow.missing.safe"] = {
     ok: true,
-    value: { error: error ? describeError(error) : null, data: describe(data), isDefined, isSuccess },
+    value: {
+      error: error ? describeError(error) : null,
+      data: describe(data),
+      isDefined,
+      isSuccess,
+    },
     wire: [],
   };
 }

@@ -194,10 +194,12 @@ class StepAPI:
             return None
         if step is not None:
             self._park(
+                step,
                 RunStatus.SLEEPING,
                 step.wake_at,
                 Ev("run.sleeping", step_id, {"until": _iso(step.wake_at)}),
             )
+            return None
         wake = until if until is not None else timezone.now() + timedelta(seconds=float(seconds))
         self._park_new(
             step_id,
@@ -226,13 +228,17 @@ class StepAPI:
         if step is not None and step.status == StepStatus.COMPLETED:
             return step.output
         now = timezone.now()
-        if step is not None and step.wake_at is not None and step.wake_at <= now:
-            self._finish_step(step, None, event_type="step.timed_out")
-            return None
         if step is not None:
-            self._park(
-                RunStatus.WAITING, step.wake_at, Ev("run.waiting", step_id, {"event": event})
+            # The step row may have changed since this execution loaded it (an event can
+            # land while the body replays): decide on the locked, fresh row.
+            fresh = self._park(
+                step,
+                RunStatus.WAITING,
+                step.wake_at,
+                Ev("run.waiting", step_id, {"event": event}),
+                time_out=step.wake_at is not None and step.wake_at <= now,
             )
+            return fresh.output
         wake = now + timedelta(seconds=float(timeout)) if timeout is not None else None
         self._park_new(
             step_id,
@@ -285,11 +291,15 @@ class StepAPI:
         if step is not None and step.status == StepStatus.FAILED:
             raise ChildRunFailed((step.error or {}).get("message", "child run failed"))
         if step is not None:
-            self._park(
+            fresh = self._park(
+                step,
                 RunStatus.WAITING,
                 None,
                 Ev("run.waiting", step_id, {"childRunId": step.child_run_id}),
             )
+            if fresh.status == StepStatus.FAILED:
+                raise ChildRunFailed((fresh.error or {}).get("message", "child run failed"))
+            return fresh.output
         from workflows.services import trigger
 
         def start_child(parent: Run) -> dict[str, Any]:
@@ -489,20 +499,45 @@ class StepAPI:
             raise _Stop("failed" if run is not None else "ended at a step boundary")
         raise _Suspend()
 
-    def _park(self, status: str, wake_at: datetime | None, event: Ev) -> None:
-        """Re-park on an existing sleep/wait/invoke step that is not due yet."""
+    def _park(
+        self,
+        step: Step,
+        status: str,
+        wake_at: datetime | None,
+        event: Ev,
+        *,
+        time_out: bool = False,
+    ) -> Step:
+        """Settle an existing sleep/wait/invoke step, deciding on its locked, fresh row.
+
+        Returns the step when it is settled (completed by an event or a child, failed by a
+        child, or timed out now when ``time_out``); otherwise re-parks the run (``_Suspend``).
+        Locks run, then step: the same order as ``event_send`` and ``_notify_parent``.
+        """
+        settled = None
         with transaction.atomic():
             run = self._lock_owned()
             if run is not None:
-                run.status = status
-                run.wake_at = wake_at
-                run.lease_owner, run.lease_expires_at = "", None
-                append(run, [event])
-                if wake_at is not None:
-                    _enqueue.enqueue_on_commit(run, eta=wake_at)
+                fresh = Step.objects.select_for_update().get(pk=step.pk)
+                if fresh.status in (StepStatus.COMPLETED, StepStatus.FAILED):
+                    settled = fresh
+                    run.save()
+                elif time_out:
+                    self._complete(run, fresh, None, event_type="step.timed_out")
+                    settled = fresh
+                else:
+                    run.status = status
+                    run.wake_at = wake_at
+                    run.lease_owner, run.lease_expires_at = "", None
+                    append(run, [event])
+                    if wake_at is not None:
+                        _enqueue.enqueue_on_commit(run, eta=wake_at)
         if run is None:
             raise _Stop("ended at a step boundary")
-        raise _Suspend()
+        if settled is None:
+            raise _Suspend()
+        self._steps[settled.step_id] = settled
+        return settled
 
     def _park_new(
         self,

@@ -199,22 +199,22 @@ def event_send(
             capability=capability,
         )
         resumed: list[str] = []
-        waiting = (
-            Step.objects.select_for_update()
-            .filter(status=StepStatus.WAITING, wait_event=name, kind="wait_for_event")
-            .order_by("run_id", "position")
-        )
+        candidates = Step.objects.filter(
+            status=StepStatus.WAITING, wait_event=name, kind=StepKind.WAIT
+        ).order_by("run_id", "position")
         if only_capability is not None:
-            waiting = waiting.filter(run__capability=only_capability)
-        for step in waiting:
-            if not _matches(step.wait_match, data):
+            candidates = candidates.filter(run__capability=only_capability)
+        for candidate in list(candidates):
+            if not _matches(candidate.wait_match, data):
                 continue
-            run = locked_run(step.run_id)
-            if run is None or run.status not in (
-                RunStatus.WAITING,
-                RunStatus.RUNNING,
-                RunStatus.QUEUED,
-            ):
+            # Lock run, then step (the engine's order), and re-check the step is waiting.
+            run = locked_run(candidate.run_id)
+            step = (
+                Step.objects.select_for_update()
+                .filter(pk=candidate.pk, status=StepStatus.WAITING)
+                .first()
+            )
+            if run is None or step is None or run.is_finished:
                 continue
             step.status = StepStatus.COMPLETED
             step.output = {"id": event.id, "name": name, "data": data}

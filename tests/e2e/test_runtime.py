@@ -566,16 +566,7 @@ def test_cancelling_a_finished_run_is_refused_and_changes_nothing(log) -> None:
     assert Run.objects.get(pk=run.pk).status == "completed"
 
 
-# -- a runtime bug this file found (xfail strict: it passes once the runtime is fixed) --
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "runtime bug: an event sent while a timed-out wait is being replayed completes the "
-        "step (event_send accepts a 'running' run and reports it resumed), but the engine "
-        "uses the step it loaded at claim time and overwrites it with step.timed_out/None: "
-        "the event is lost and the timeline shows both step.completed and step.timed_out"
-    ),
-)
+# -- an event that lands while a timed-out wait is replayed is never lost --------------
 def test_an_event_reported_as_delivered_at_the_wait_timeout_is_not_lost(log) -> None:
     run = trigger(
         "e2e.approval", {"log": log, "orderId": "o-race", "timeout": 1, "replayWork": 1.5}

@@ -123,3 +123,36 @@ def test_sweep_again_right_away_sends_nothing_and_grace_is_an_option() -> None:
     # With no grace at all, a run whose message went out a moment ago is due again.
     assert json.loads(_rawr("sweep", "--grace", "0", "--json")) == {"reEnqueued": 1}
     assert [run_id for run_id, _eta in testing.pending] == [run.pk, run.pk]
+
+
+# -- rawr doctor without a worker (the e2e tests cover the real one) -----------------------
+def test_doctor_without_a_worker_times_out_says_why_and_cancels_its_run() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError, match=r"no worker picked the run up within 0\.3s") as caught:
+        call_command("rawr", "doctor", "--timeout", "0.3", "--json", stdout=out, stderr=err)
+
+    assert caught.value.returncode == 3
+    assert "celery -A rawr_site worker" in str(caught.value)
+    report = json.loads(out.getvalue())
+    assert (report["ok"], report["status"], report["triggerToStartMs"]) == (False, "timeout", None)
+    run = Run.objects.get(pk=report["runId"])
+    assert (run.status, run.cancelled_by) == ("cancelled", "system:doctor")
+
+
+def test_doctor_reports_a_failed_run_with_its_error(monkeypatch) -> None:
+    from rawr_site.host.doctor import doctor_check
+    from workflows import NonRetriableError, builtin
+
+    def broken(index: int, seconds: float) -> dict:
+        raise NonRetriableError("disk on fire", code="DOCTOR_BROKEN")
+
+    monkeypatch.setattr(builtin, "_work", broken)
+
+    # Draining the in-process queue on every poll stands in for the worker.
+    result = doctor_check(steps=2, step_sleep=0, timeout=10, on_progress=lambda *_: testing.drain())
+
+    assert (result.ok, result.status) == (False, "failed")
+    assert (
+        result.reason == "run failed in step step-0: DOCTOR_BROKEN: NonRetriableError: disk on fire"
+    )
+    assert result.timings is not None and result.timings.trigger_to_start_ms is not None

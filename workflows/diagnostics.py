@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count
 
 from workflows.models import FINISHED_STATUSES, Run, RunStatus, Step, StepStatus, TimelineEvent
 
@@ -29,18 +29,29 @@ def recent_runs(
     statuses: Iterable[str] | None = None,
     function_id: str | None = None,
     limit: int = 20,
-) -> QuerySet[Run]:
-    """The most recent runs first, each annotated with ``steps_completed``."""
+) -> list[Run]:
+    """The most recent runs first, each with ``steps_completed`` set.
+
+    Two queries: the page of runs (an index scan on ``created_at``), then the step counts
+    of just those runs; a single annotated query would aggregate every run's steps before
+    the LIMIT applies.
+    """
     runs = Run.objects.all()
     statuses = list(statuses or [])
     if statuses:
         runs = runs.filter(status__in=statuses)
     if function_id:
         runs = runs.filter(function_id=function_id)
-    runs = runs.annotate(
-        steps_completed=Count("steps", filter=Q(steps__status=StepStatus.COMPLETED))
+    page = list(runs.order_by("-created_at", "-pk")[:limit])
+    counts = dict(
+        Step.objects.filter(run_id__in=[run.pk for run in page], status=StepStatus.COMPLETED)
+        .values_list("run_id")
+        .annotate(done=Count("id"))
+        .values_list("run_id", "done")
     )
-    return runs.order_by("-created_at", "-pk")[:limit]
+    for run in page:
+        run.steps_completed = counts.get(run.pk, 0)
+    return page
 
 
 def unknown_statuses(statuses: Iterable[str]) -> list[str]:

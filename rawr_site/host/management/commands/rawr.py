@@ -316,8 +316,8 @@ class Command(BaseCommand):
             raise CommandError(f"unknown status(es): {', '.join(unknown)}", returncode=2)
         if options["limit"] < 1:
             raise CommandError("--limit must be at least 1", returncode=2)
-        runs = list(
-            recent_runs(statuses=statuses, function_id=options["function"], limit=options["limit"])
+        runs = recent_runs(
+            statuses=statuses, function_id=options["function"], limit=options["limit"]
         )
         rows = [_run_row(run) for run in runs]
         if options["json"]:

@@ -224,6 +224,9 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {}
 CELERY_RESULT_BACKEND = "django-db"
 CELERY_RESULT_EXTENDED = True
+# Celery-level monitoring only (the Run table is the source of truth): keep a day of rows;
+# workers delete older ones hourly (workflows.sweeper).
+CELERY_RESULT_EXPIRES = 86400
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -65,6 +66,17 @@ def sweep(*, grace_seconds: float | None = None) -> int:
     return sent
 
 
+#: How often a worker deletes expired Celery result rows (CELERY_RESULT_EXPIRES).
+RESULT_CLEANUP_SECONDS = 3600
+
+
+def _expire_celery_results() -> None:
+    """What Celery beat's ``backend_cleanup`` would do; we run no beat process."""
+    from rawr_site.celery import app
+
+    app.backend.cleanup()
+
+
 class SweeperThread(threading.Thread):
     """Runs ``sweep()`` every ``RAWR_SWEEP_INTERVAL`` seconds inside a worker process."""
 
@@ -74,10 +86,14 @@ class SweeperThread(threading.Thread):
         self.stopped = threading.Event()
 
     def run(self) -> None:
+        last_cleanup = time.monotonic()
         while not self.stopped.wait(self.interval):
             try:
                 close_old_connections()
                 sweep()
+                if time.monotonic() - last_cleanup >= RESULT_CLEANUP_SECONDS:
+                    last_cleanup = time.monotonic()
+                    _expire_celery_results()
             except Exception:  # a DB or broker outage must not kill the thread; log and retry
                 logger.exception("sweep failed; retrying in %.1fs", self.interval)
 

@@ -10,6 +10,33 @@ from django.db import transaction
 from workflows.models import Run, TimelineEvent
 from workflows.timeline import Ev
 
+#: Set when the run is created and never changed: not rewritten on every state change
+#: (``input`` can be large).
+_IMMUTABLE = {
+    "id",
+    "function_id",
+    "capability",
+    "input",
+    "idempotency_key",
+    "concurrency_key",
+    "principal",
+    "correlation_id",
+    "parent_run",
+    "parent_step_id",
+    "replay_of",
+    "priority",
+    "queue",
+    "created_at",
+}
+_MUTABLE_FIELDS: list[str] | None = None
+
+
+def _mutable_fields() -> list[str]:
+    global _MUTABLE_FIELDS
+    if _MUTABLE_FIELDS is None:
+        _MUTABLE_FIELDS = [f.name for f in Run._meta.concrete_fields if f.name not in _IMMUTABLE]
+    return _MUTABLE_FIELDS
+
 
 def locked_run(run_id: str) -> Run | None:
     """The run row, locked until the surrounding transaction ends (Postgres FOR UPDATE)."""
@@ -35,7 +62,7 @@ def append(run: Run, events: Iterable[Ev]) -> list[TimelineEvent]:
         )
         run.next_seq += 1
     TimelineEvent.objects.bulk_create(rows)
-    run.save()
+    run.save(update_fields=_mutable_fields())
     return rows
 
 

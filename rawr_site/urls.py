@@ -5,7 +5,7 @@ Capability routes are derived from the manifest's contracts; nothing here names 
 """
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from rawr_site import surfaces
@@ -25,10 +25,14 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     # 1. workflows surface: published durable-workflow triggers (/api/workflows/<cap>/...)
     path("api/workflows/", surfaces.workflows_api().urls),
+    re_path(r"^api/workflows/(?P<rest>.+)$", surfaces.workflows_api().fallback),
     # 2. first-party RPC: every procedure of every capability, oRPC wire format
     path("rpc/", surfaces.rpc_api().urls),
     # 3. published procedures: external ones only, plain JSON REST from the contract
     path("api/orpc/", surfaces.orpc_api().urls),
+    # 3b. the same routes when a path param holds an encoded "/" (Django decodes %2F
+    #     before routing); the procedure then rejects the param with its own 400
+    re_path(r"^api/orpc/(?P<rest>.+)$", surfaces.orpc_api().fallback),
     # 4. DRF resource APIs (runs, steps, timelines) and the caller's identity
     path("api/runs/", include("workflows.api.urls")),
     path("api/auth/whoami", WhoAmIView.as_view(), name="api-whoami"),

@@ -266,16 +266,6 @@ def test_run_id_with_a_slash_is_refused(http, surface, procedure, payload) -> No
         assert (body["code"], body["defined"]) == ("INVALID_RUN_ID", True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "rawr_site/transports/openapi.py routes on Django's percent-DECODED path, so "
-        "/api/orpc/coordination/runs/..%2Fx[/...] (what OpenAPILink sends for runId '../x') "
-        "matches no route: 404 NOT_FOUND (defined:false). oRPC's OpenAPIHandler matches the "
-        "raw pathname and decodes params afterwards, so the handler answers 400 "
-        "INVALID_RUN_ID (defined:true), as /rpc does (ORPC_WIRE.md, 'Django pitfalls')."
-    ),
-)
 @pytest.mark.parametrize(("procedure", "payload"), RUN_ID_WITH_SLASH)
 @pytest.mark.usefixtures("stored")
 def test_run_id_with_a_slash_in_a_rest_path_is_invalid_run_id(http, procedure, payload):
@@ -361,18 +351,6 @@ def test_save_without_a_workflow_is_bad_request(http, surface) -> None:
     assert [issue["path"] for issue in _issues(body)] == [["workflow"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Shape issues of saveWorkflow's document are relative to the DOCUMENT "
-        "(path ['desks']), not to the procedure input (['workflow', 'desks']): "
-        "coordination/services.py workflow_check raises bad_request(..., "
-        "check_document_shape(document)) and coordination/operations/workflows.py "
-        "save_workflow passes it through. The original's server reports Standard-Schema "
-        "issues from the input root (ORPC_WIRE.md: path ['workflow', 'version']), so a "
-        "front end mapping issues onto its form fields by path misses them."
-    ),
-)
 @pytest.mark.parametrize("surface", SURFACES)
 @pytest.mark.usefixtures("stored")
 def test_malformed_document_issue_paths_start_at_the_input(http, surface) -> None:
@@ -492,19 +470,6 @@ def test_only_the_waiting_desk_of_a_waiting_run_can_be_approved(http) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "approveDesk checks 'is the desk waiting?' without a lock, then sends the event "
-        "(coordination/operations/runs.py approve_desk: Step...exists() before event_send). "
-        "Two approvals racing for one waiting desk both pass the check; workflows.event_send "
-        "resumes the run for the first and skips the step for the second, yet both callers "
-        "get 200 with an eventId and two Events are stored: an 'approve' and a 'reject' can "
-        "both be told they were accepted while only one decided the run. Expected: one 200, "
-        "the other 409 DESK_NOT_WAITING (e.g. check event.resumed_run_ids and roll back)."
-    ),
-)
 def test_racing_approvals_of_one_waiting_desk_accept_only_one(http) -> None:
     """Both approvals pass the waiting check while the step row is locked, then race."""
     from workflows.testing import drain
@@ -570,16 +535,6 @@ def test_queue_run_of_a_missing_workflow_is_not_found(http, surface) -> None:
     assert not Run.objects.filter(pk="r-1").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "queueRun of workflow B with a runId already used by a run of workflow A returns "
-        "A's run (200, workflowId A) and queues nothing: coordination/operations/runs.py "
-        "queue_run passes run_id to workflows.trigger, which returns any existing run of "
-        "the same function id ('coordination.run') without comparing the workflow. The "
-        "contract declares RUN_ID_CONFLICT 409 'Run id already used' for exactly this."
-    ),
-)
 @pytest.mark.parametrize("surface", SURFACES)
 @pytest.mark.usefixtures("stored")
 def test_run_id_of_another_workflow_is_run_id_conflict(http, surface) -> None:

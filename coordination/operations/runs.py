@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import logging
 
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 
 from coordination import runs
 from coordination.contract import (
     DESK_NOT_WAITING,
     INVALID_DESK_ID,
     INVALID_RUN_ID,
+    RUN_ID_CONFLICT,
     RUN_NOT_FOUND,
     RUN_QUEUE_FAILED,
     ApproveDeskInput,
@@ -23,6 +24,7 @@ from coordination.contract import (
 from coordination.operations.workflows import stored_document
 from rawr_site.contract import BoundaryContext
 from workflows import event_send, is_safe_id, trigger
+from workflows._state import locked_run
 from workflows.models import Step, StepStatus
 
 logger = logging.getLogger(__name__)
@@ -42,6 +44,13 @@ def queue_run(ctx: BoundaryContext, data: QueueRunInput) -> QueueRunResult:
     if data.run_id is not None and not is_safe_id(data.run_id):
         raise INVALID_RUN_ID(f"Invalid run id: {data.run_id!r}", data={"runId": data.run_id})
     document = stored_document(data.workflow_id)
+    if data.run_id is not None:
+        existing = runs.coordination_run(data.run_id)
+        if existing is not None and (existing.input or {}).get("workflowId") != data.workflow_id:
+            raise RUN_ID_CONFLICT(
+                f"Run {data.run_id} belongs to another workflow",
+                data={"runId": data.run_id, "workflowId": existing.input.get("workflowId")},
+            )
     try:
         triggered = trigger(
             runs.EXECUTOR_FUNCTION_ID,
@@ -80,27 +89,34 @@ def approve_desk(ctx: BoundaryContext, data: ApproveDeskInput) -> ApproveDeskRes
     run = _run_or_404(data.run_id)
     if not is_safe_id(data.desk_id):
         raise INVALID_DESK_ID(f"Invalid desk id: {data.desk_id!r}", data={"deskId": data.desk_id})
-    waiting = Step.objects.filter(
-        run=run, step_id=f"desk/{data.desk_id}/execute", status=StepStatus.WAITING
-    ).exists()
-    if not waiting:
-        raise DESK_NOT_WAITING(
-            f"Desk {data.desk_id} of run {run.pk} is not waiting for approval",
-            data={"runId": run.pk, "deskId": data.desk_id, "runStatus": run.status},
+    with transaction.atomic():
+        # Lock run, then the desk's wait step (the runtime's order): of two racing
+        # approvals exactly one finds the desk waiting; the other gets 409.
+        locked_run(run.pk)
+        waiting = (
+            Step.objects.select_for_update()
+            .filter(run=run, step_id=f"desk/{data.desk_id}/execute", status=StepStatus.WAITING)
+            .exists()
         )
-    event = event_send(
-        name=runs.APPROVAL_EVENT,
-        data={
-            "runId": run.pk,
-            "deskId": data.desk_id,
-            "decision": data.decision,
-            "payload": data.payload,
-            "by": ctx.principal.label(),
-        },
-        sent_by=ctx.principal.label(),
-        correlation_id=ctx.correlation_id,
-        capability="coordination",
-    )
+        if not waiting:
+            raise DESK_NOT_WAITING(
+                f"Desk {data.desk_id} of run {run.pk} is not waiting for approval",
+                data={"runId": run.pk, "deskId": data.desk_id, "runStatus": run.status},
+            )
+        event = event_send(
+            name=runs.APPROVAL_EVENT,
+            data={
+                "runId": run.pk,
+                "deskId": data.desk_id,
+                "decision": data.decision,
+                "payload": data.payload,
+                "by": ctx.principal.label(),
+            },
+            sent_by=ctx.principal.label(),
+            correlation_id=ctx.correlation_id,
+            capability="coordination",
+            only_capability="coordination",
+        )
     return ApproveDeskResult(
         run_id=run.pk, desk_id=data.desk_id, decision=data.decision, event_id=event.pk
     )

@@ -11,7 +11,7 @@ from coordination.contract import (
     contract,
 )
 from coordination.domain.validation import validate_workflow
-from rawr_site.contract import BoundaryContext
+from rawr_site.contract import BoundaryContext, RawrError
 from workflows import is_safe_id
 
 
@@ -39,7 +39,14 @@ def list_workflows(ctx: BoundaryContext, data: None) -> WorkflowList:
 
 @contract.implement("saveWorkflow")
 def save_workflow(ctx: BoundaryContext, data: WorkflowEnvelope) -> WorkflowEnvelope:
-    saved = services.workflow_save(document=data.workflow, by=ctx.principal.label())
+    try:
+        saved = services.workflow_save(document=data.workflow, by=ctx.principal.label())
+    except RawrError as error:
+        # Issue paths start at the procedure's input ({workflow}), as the original's do.
+        if error.code == "BAD_REQUEST" and isinstance(error.data, dict):
+            for issue in error.data.get("issues", []):
+                issue["path"] = ["workflow", *issue.get("path", [])]
+        raise
     return WorkflowEnvelope(workflow=saved.document)
 
 

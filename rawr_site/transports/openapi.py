@@ -9,10 +9,12 @@ from the same contract (``operation_fragment``) and merged into the published sc
 from __future__ import annotations
 
 import copy
+import re
 import warnings
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Router
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
@@ -29,7 +31,9 @@ ERROR_COMPONENT = "RawrErrorBody"
 
 def _read_published_input(proc: Procedure):
     def read(request: HttpRequest) -> Any:
-        path_params = dict(request.resolver_match.kwargs) if request.resolver_match else {}
+        path_params = getattr(request, "rawr_path_params", None)
+        if path_params is None:
+            path_params = dict(request.resolver_match.kwargs) if request.resolver_match else {}
         if request.method == "GET":
             rest = parse_query(request.GET, proc.input)
         else:
@@ -77,6 +81,55 @@ def make_published_view(proc: Procedure):
     return published_view
 
 
+class SlashTolerantFallback:
+    """Routes published requests whose path params contain ``/``.
+
+    Django routes on the percent-decoded path, so ``runs/..%2Fx`` (what OpenAPILink sends
+    for runId ``../x``) matches no Ninja route. Like oRPC's handler, which matches the raw
+    path and decodes params afterwards, this view (mounted after the Ninja API) matches
+    the decoded path against every published route with params allowed to span ``/``,
+    picks the most specific one, and lets the procedure validate the param: the caller
+    gets the procedure's own 400 (e.g. ``INVALID_RUN_ID``), not a bare 404.
+    """
+
+    def __init__(self, procedures: list[Procedure]) -> None:
+        self.routes = []
+        for proc in procedures:
+            pattern = ""
+            for part in re.split(r"({[A-Za-z_][A-Za-z0-9_]*})", proc.path):
+                if part.startswith("{"):
+                    pattern += f"(?P<{part[1:-1]}>.+)"
+                else:
+                    pattern += re.escape(part)
+            literal = len(re.sub(r"{[^}]*}", "", proc.path))
+            self.routes.append((re.compile(f"^{pattern}$"), literal, proc))
+        self.routes.sort(key=lambda route: -route[1])
+        self.views = {proc.key: make_published_view(proc) for proc in procedures}
+
+    def __call__(self, request: HttpRequest, rest: str) -> HttpResponse:
+        path = "/" + rest
+        allowed: list[str] = []
+        for regex, _literal, proc in self.routes:
+            match = regex.match(path)
+            if match is None or not any(match.groupdict().values()):
+                continue
+            if proc.method != request.method:
+                allowed.append(proc.method)
+                continue
+            request.rawr_path_params = match.groupdict()  # type: ignore[attr-defined]
+            return self.views[proc.key](request)
+        if allowed:
+            error = RawrError(
+                "METHOD_NOT_SUPPORTED",
+                405,
+                f"Method {request.method} is not "
+                f"supported here (allowed: {', '.join(sorted(set(allowed)))})",
+            )
+        else:
+            error = RawrError("NOT_FOUND", 404, "Not Found")
+        return wire.api_error_response(error)
+
+
 class ContractNinjaAPI(NinjaAPI):
     """A NinjaAPI whose OpenAPI document carries the contract's component schemas."""
 
@@ -116,6 +169,7 @@ def build_published_api(contracts: list[Contract], *, surface: str, namespace: s
                 warnings.filterwarnings("ignore", message=r"Field\(s\) .* are in the view path")
                 _add_operation(router, proc)
         api.add_router("", router)
+    api.fallback = csrf_exempt(SlashTolerantFallback(procedures))
     return api
 
 

@@ -364,15 +364,6 @@ def test_run_id_with_a_slash_is_invalid_run_id_on_rpc(clients: Clients) -> None:
     assert clients.error("api.getRunStatus.slashRunId")["isORPCError"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "OpenAPILink sends runId '../x' as GET /api/orpc/coordination/runs/..%2Fx; Django "
-        "routes on the decoded path (rawr_site/transports/openapi.py), no route matches and "
-        "the client gets NOT_FOUND 404 defined:false, where oRPC's OpenAPIHandler (matching "
-        "the raw pathname, then decoding params) answers INVALID_RUN_ID 400 defined:true."
-    ),
-)
 def test_run_id_with_a_slash_is_invalid_run_id_on_openapi(clients: Clients) -> None:
     _assert_orpc_error(
         clients.error("api.getRunStatus.slashRunId"),

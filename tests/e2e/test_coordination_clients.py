@@ -14,9 +14,7 @@ Needs Node >= 20 and ``npm ci`` in ``tests/e2e/node``; skipped with a message ot
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ import pytest
 from coordination.examples import example_documents
 from coordination.models import WorkflowVersion
 from rawr_site.manifest import MANIFEST_PATH
+from tests.e2e.node_scripts import run_node_script
 from tests.factories import issue_key
 from workflows.models import Event, Run
 
@@ -95,7 +94,6 @@ def _run_script(node: str, base_url: str) -> Clients:
     service = issue_key(name="e2e coordination front end", first_party=True)
     external = issue_key(name="e2e coordination integrator")
     env = {
-        **os.environ,
         "RAWR_BASE_URL": base_url,
         "RAWR_SERVICE_TOKEN": service.secret,
         "RAWR_API_KEY": external.secret,
@@ -103,26 +101,7 @@ def _run_script(node: str, base_url: str) -> Clients:
         "RAWR_EXAMPLES_DIR": str(EXAMPLES_DIR),
         "RAWR_POLL_TIMEOUT_MS": str(POLL_TIMEOUT_MS),
     }
-    try:
-        proc = subprocess.run(
-            [node, str(SCRIPT)],
-            cwd=NODE_DIR,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=SCRIPT_TIMEOUT_SECONDS,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        pytest.fail(
-            f"{SCRIPT.name} did not finish in {SCRIPT_TIMEOUT_SECONDS}s; stderr:\n{exc.stderr}"
-        )
-    if proc.returncode != 0:
-        pytest.fail(f"{SCRIPT.name} exited {proc.returncode}; stderr:\n{proc.stderr}")
-    try:
-        payload = json.loads(proc.stdout)
-    except ValueError:
-        pytest.fail(f"{SCRIPT.name} did not print JSON:\n{proc.stdout}\n{proc.stderr}")
+    payload = run_node_script(node, SCRIPT, env, SCRIPT_TIMEOUT_SECONDS)
     assert payload["versions"]["@orpc/client"] == ORPC_VERSION
     return Clients(payload)
 

@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +27,7 @@ import pytest
 from django.conf import settings
 
 from rawr_site.manifest import MANIFEST_PATH
+from tests.e2e.node_scripts import run_node_script
 from tests.factories import issue_key
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -85,7 +84,6 @@ def _run_script(node: str, base_url: str, scenario: str) -> Run:
     service = issue_key(name="e2e first-party service", first_party=True)
     external = issue_key(name="e2e external integrator")
     env = {
-        **os.environ,
         "RAWR_BASE_URL": base_url,
         "RAWR_SERVICE_TOKEN": service.secret,
         "RAWR_API_KEY": external.secret,
@@ -93,26 +91,7 @@ def _run_script(node: str, base_url: str, scenario: str) -> Run:
         "RAWR_SCENARIO": scenario,
         "RAWR_MAX_BODY_BYTES": str(settings.RAWR_MAX_BODY_BYTES),
     }
-    try:
-        proc = subprocess.run(
-            [node, str(SCRIPT)],
-            cwd=NODE_DIR,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=SCRIPT_TIMEOUT_SECONDS,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        pytest.fail(
-            f"{SCRIPT.name} did not finish in {SCRIPT_TIMEOUT_SECONDS}s; stderr:\n{exc.stderr}"
-        )
-    if proc.returncode != 0:
-        pytest.fail(f"{SCRIPT.name} exited {proc.returncode}; stderr:\n{proc.stderr}")
-    try:
-        payload = json.loads(proc.stdout)
-    except ValueError:
-        pytest.fail(f"{SCRIPT.name} did not print JSON:\n{proc.stdout}\n{proc.stderr}")
+    payload = run_node_script(node, SCRIPT, env, SCRIPT_TIMEOUT_SECONDS)
     assert payload["scenario"] == scenario
     assert payload["versions"]["@orpc/client"] == ORPC_VERSION
     return Run(payload)

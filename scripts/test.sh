@@ -29,6 +29,7 @@ if [ -f "$node_dir/package.json" ]; then
     echo "$wanted" >"$stamp"
   fi
 fi
+scripts/browser.sh
 
 step() {
   echo "==> $*"

@@ -159,7 +159,7 @@ class StepAPI:
             return step.output
         if step is not None and step.status == StepStatus.FAILED:
             raise NonRetriableError(f"step {step_id!r} failed permanently", code="STEP_FAILED")
-        step = self._start(step_id, StepKind.RUN, existing=step)
+        step = self._start(step_id, StepKind.RUN, existing=step, retries=retries)
         try:
             with _Heartbeat(self._run.pk, self._worker):
                 output = fn()
@@ -383,8 +383,23 @@ class StepAPI:
         return run
 
     def _start(
-        self, step_id: str, kind: str, *, existing: Step | None, quiet: bool = False
+        self,
+        step_id: str,
+        kind: str,
+        *,
+        existing: Step | None,
+        quiet: bool = False,
+        retries: int | None = None,
     ) -> Step:
+        """Record that a step begins (``step.started``), in its own transaction.
+
+        A start that never reached an outcome means the worker died inside the step; such
+        crashes count against the retries too, so a step that kills its worker every time
+        fails the run with ``STEP_CRASHED`` instead of being retried forever.
+        """
+        if retries is None:
+            retries = self._function.options.retries
+        crashed = False
         with transaction.atomic():
             run = self._lock_owned()
             if run is not None:
@@ -397,18 +412,39 @@ class StepAPI:
                         kind=kind,
                         status=StepStatus.RUNNING,
                         started_at=now,
+                        starts=1,
                     )
                     self._steps[step_id] = existing
+                elif existing.starts - existing.attempts > retries:
+                    crashed = True
+                    existing.status = StepStatus.FAILED
+                    existing.finished_at = now
+                    existing.error = {
+                        "code": "STEP_CRASHED",
+                        "stepId": step_id,
+                        "message": f"step {step_id!r} was interrupted "
+                        f"{existing.starts - existing.attempts} times (its worker died or was "
+                        "killed while running it)",
+                    }
+                    existing.save(update_fields=["status", "finished_at", "error"])
+                    _fail(
+                        run,
+                        existing.error,
+                        [Ev("step.failed", step_id, {"error": existing.error, "final": True})],
+                    )
                 else:
                     existing.status = StepStatus.RUNNING
                     existing.started_at = existing.started_at or now
-                    existing.save(update_fields=["status", "started_at"])
-                if quiet:
-                    run.save()
+                    existing.starts += 1
+                    existing.save(update_fields=["status", "started_at", "starts"])
+                if crashed or quiet:
+                    append(run, [])
                 else:
                     append(run, [Ev("step.started", step_id, {"attempt": existing.attempts + 1})])
         if run is None:
             raise _Stop("ended at a step boundary")
+        if crashed:
+            raise _Stop("failed")
         return existing
 
     def _finish_step(
@@ -521,7 +557,7 @@ class StepAPI:
                 fresh = Step.objects.select_for_update().get(pk=step.pk)
                 if fresh.status in (StepStatus.COMPLETED, StepStatus.FAILED):
                     settled = fresh
-                    run.save()
+                    append(run, [])
                 elif time_out:
                     self._complete(run, fresh, None, event_type="step.timed_out")
                     settled = fresh

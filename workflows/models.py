@@ -127,6 +127,9 @@ class Step(models.Model):
     output = models.JSONField(null=True, blank=True)
     error = models.JSONField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    #: Times an execution began this step; ``starts - attempts`` = starts that never reached
+    #: an outcome (the worker died), which count against the retries.
+    starts = models.PositiveIntegerField(default=0)
     #: For waits: event name + match; for sleeps/timeouts: when it ends; for invoke: child id.
     wait_event = models.CharField(max_length=200, blank=True, default="")
     wait_match = models.JSONField(null=True, blank=True)

@@ -558,3 +558,40 @@ def test_replay_ignores_the_idempotency_key_and_bad_ids_are_400() -> None:
             run_replay(run_id="../nope", by="user:ops")
     assert replay.pk != original.pk and replay.replay_of_id == original.pk
     assert (bad.value.code, bad.value.status) == ("INVALID_RUN_ID", 400)
+
+
+class _WorkerDied(BaseException):
+    """Stands in for SIGKILL inside a step: nothing after it runs in this process."""
+
+
+def test_a_step_that_keeps_killing_its_worker_fails_the_run_after_its_retries() -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from workflows._engine import execute
+
+    @durable_function("t.killer", retries=1)
+    def killer(ctx, step):
+        step.run("safe", _work, "safe")
+
+        def deadly():
+            calls["deadly"] += 1
+            raise _WorkerDied()
+
+        return step.run("deadly", deadly)
+
+    with _registered(killer):
+        run = trigger("t.killer").run
+        for _ in range(2):  # retries=1: the first start and one retry may crash
+            with pytest.raises(_WorkerDied):
+                execute(run.pk, "doomed-worker")
+            # the lease runs out; another worker takes the run over
+            Run.objects.filter(pk=run.pk).update(
+                lease_expires_at=timezone.now() - timedelta(seconds=1)
+            )
+        assert execute(run.pk, "next-worker") == "failed"
+    run.refresh_from_db()
+    assert run.status == "failed" and run.error["code"] == "STEP_CRASHED"
+    assert "interrupted 2 times" in run.error["message"]
+    assert calls == {"safe": 1, "deadly": 2}

@@ -2,16 +2,47 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from rawr_site.contract import registry
 from rawr_site.host.models import ApiKey
 from rawr_site.host.services import apikey_create, apikey_revoke
 
 
+class ApiKeyForm(forms.ModelForm):
+    """Scopes are checked like ``rawr apikey create --scope`` does: known capability ids.
+
+    The model field takes any JSON, and ``apikey_create`` turns a string into its letters.
+    """
+
+    class Meta:
+        model = ApiKey
+        fields = ("name", "first_party", "scopes")
+
+    def clean_scopes(self) -> list[str]:
+        scopes: Any = self.cleaned_data.get("scopes") or []
+        if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+            raise forms.ValidationError(
+                'Enter a JSON list of capability ids, like ["search"], or [] for all.'
+            )
+        known = {contract.capability for contract in registry.all_contracts()}
+        unknown = sorted(set(scopes) - known)
+        if unknown:
+            raise forms.ValidationError(
+                f"Unknown capability id(s): {', '.join(unknown)} "
+                f"(known: {', '.join(sorted(known))})."
+            )
+        return scopes
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
+    form = ApiKeyForm
     list_display = (
         "name",
         "prefix",

@@ -191,10 +191,10 @@ class WorkflowVersionAdmin(admin.ModelAdmin):
         initial = super().get_changeform_initial_data(request)
         source = request.GET.get("from")
         if source:
-            version = request.GET.get("version")
-            document = selectors.workflow_export(
-                workflow_id=source, version=int(version) if version and version.isdigit() else None
-            )
+            version = request.GET.get("version", "")
+            # isdigit() alone lets "²" through, which int() refuses (a 500).
+            wanted = int(version) if version.isascii() and version.isdigit() else None
+            document = selectors.workflow_export(workflow_id=source, version=wanted)
             if document is not None:
                 initial["document_json"] = json.dumps(document, indent=2, ensure_ascii=False)
         return initial

@@ -315,9 +315,17 @@ class RunAdmin(_FastChangelist):
             except RawrError as exc:
                 failed.append(f"{run_id}: {exc.code} {exc.message}")
                 continue
-            done.append(run_id if result.pk == run_id else f"{run_id} → {result.pk}")
+            if result.pk != run_id:
+                done.append(f"{run_id} → {result.pk}")
+            elif result.status == "running" and result.cancel_requested_at is not None:
+                # A running run stops at its next step boundary, not now.
+                done.append(f"{run_id} (stops at its next step)")
+            else:
+                done.append(run_id)
         if done:
-            self.message_user(request, f"{verb} {len(done)} run(s): {_some(done, ', ')}")
+            self.message_user(
+                request, f"{verb} {len(done)} run(s): {_some(done, ', ')}", level=messages.SUCCESS
+            )
         if failed:
             self.message_user(
                 request,

@@ -81,6 +81,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected API keys", permissions=["delete"])
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
-        for api_key in queryset:
+        active = [api_key for api_key in queryset if api_key.revoked_at is None]
+        for api_key in active:
             apikey_revoke(api_key=api_key)
-        self.message_user(request, f"Revoked {queryset.count()} key(s).")
+        self.message_user(request, f"Revoked {len(active)} key(s).", level=messages.SUCCESS)

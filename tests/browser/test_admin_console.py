@@ -146,7 +146,7 @@ def test_cancel_action_cancels_a_waiting_run_and_refuses_a_completed_one(
 
     _run_action(page, "cancel_runs", waiting.pk)
 
-    expect(_messages(page, "info")).to_have_text(f"Cancelled 1 run(s): {waiting.pk}")
+    expect(_messages(page, "success")).to_have_text(f"Cancelled 1 run(s): {waiting.pk}")
     expect(_messages(page, "error")).to_have_count(0)
     expect(_row(page, waiting.pk)).to_contain_text("Cancelled")
     waiting.refresh_from_db()
@@ -160,7 +160,7 @@ def test_cancel_action_cancels_a_waiting_run_and_refuses_a_completed_one(
     error = _messages(page, "error")
     expect(error).to_contain_text(done.pk)
     expect(error).to_contain_text("RUN_NOT_CANCELLABLE")
-    expect(_messages(page, "info")).to_have_count(0)
+    expect(_messages(page, "success")).to_have_count(0)
     expect(_row(page, done.pk)).to_contain_text("Completed")
     done.refresh_from_db()
     assert done.status == "completed" and done.cancel_requested_at is None
@@ -247,7 +247,7 @@ def test_api_key_secret_is_shown_once_listed_by_prefix_and_revocable(
 
     _run_action(page, "revoke_selected", str(key.pk))
 
-    expect(_messages(page, "info")).to_have_text("Revoked 1 key(s).")
+    expect(_messages(page, "success")).to_have_text("Revoked 1 key(s).")
     key.refresh_from_db()
     assert key.revoked_at is not None
     expect(_row(page, "billing integration").locator("td.field-revoked_at")).not_to_have_text("-")

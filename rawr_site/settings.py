@@ -244,6 +244,8 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # --- Durable workflows ----------------------------------------------------------------
 # A claimed run's lease; renewed while steps run. A dead worker's runs are re-taken after it.
 RAWR_RUN_LEASE_SECONDS = float(os.environ.get("RAWR_RUN_LEASE_SECONDS", "60"))
+# A step whose worker died this many times while running it fails with STEP_CRASHED.
+RAWR_STEP_MAX_INTERRUPTIONS = int(os.environ.get("RAWR_STEP_MAX_INTERRUPTIONS", "3"))
 # Wake-ups further away than this are left to the sweeper instead of broker ETA messages.
 RAWR_MAX_ETA_SECONDS = float(os.environ.get("RAWR_MAX_ETA_SECONDS", "300"))
 # Every worker sweeps this often (0 disables); a run is re-sent after this grace.

@@ -159,7 +159,7 @@ class StepAPI:
             return step.output
         if step is not None and step.status == StepStatus.FAILED:
             raise NonRetriableError(f"step {step_id!r} failed permanently", code="STEP_FAILED")
-        step = self._start(step_id, StepKind.RUN, existing=step, retries=retries)
+        step = self._start(step_id, StepKind.RUN, existing=step)
         try:
             with _Heartbeat(self._run.pk, self._worker):
                 output = fn()
@@ -389,16 +389,15 @@ class StepAPI:
         *,
         existing: Step | None,
         quiet: bool = False,
-        retries: int | None = None,
     ) -> Step:
         """Record that a step begins (``step.started``), in its own transaction.
 
-        A start that never reached an outcome means the worker died inside the step; such
-        crashes count against the retries too, so a step that kills its worker every time
-        fails the run with ``STEP_CRASHED`` instead of being retried forever.
+        A start that never reached an outcome means the worker died inside the step. Such
+        interruptions are infrastructure failures, so they do not use up the function's
+        retries; but a step interrupted ``RAWR_STEP_MAX_INTERRUPTIONS`` times (it kills its
+        worker every time) fails the run with ``STEP_CRASHED`` instead of looping forever.
         """
-        if retries is None:
-            retries = self._function.options.retries
+        max_interruptions = int(settings.RAWR_STEP_MAX_INTERRUPTIONS)
         crashed = False
         with transaction.atomic():
             run = self._lock_owned()
@@ -415,7 +414,7 @@ class StepAPI:
                         starts=1,
                     )
                     self._steps[step_id] = existing
-                elif existing.starts - existing.attempts > retries:
+                elif existing.starts - existing.attempts >= max_interruptions:
                     crashed = True
                     existing.status = StepStatus.FAILED
                     existing.finished_at = now

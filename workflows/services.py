@@ -290,9 +290,7 @@ def run_retry(*, run_id: str, by: str) -> Run:
         # A failed invoke/wait/sleep is redone from scratch (a new child run, a new wait);
         # a failed step.run keeps its row (and position) and gets a fresh attempt count.
         failed.filter(kind__in=[StepKind.INVOKE, StepKind.WAIT, StepKind.SLEEP]).delete()
-        failed.update(
-            status=StepStatus.RUNNING, attempts=0, starts=0, error=None, finished_at=None
-        )
+        failed.update(status=StepStatus.RUNNING, attempts=0, starts=0, error=None, finished_at=None)
         run.status = RunStatus.QUEUED
         # The retried run gets a fresh clock: its timeout counts from the new start.
         run.started_at = None

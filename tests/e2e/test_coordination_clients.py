@@ -14,7 +14,6 @@ Needs Node >= 20 and ``npm ci`` in ``tests/e2e/node``; skipped with a message ot
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ import pytest
 from coordination.examples import example_documents
 from coordination.models import WorkflowVersion
 from rawr_site.manifest import MANIFEST_PATH
-from tests.e2e.node_scripts import run_node_script
+from tests.e2e.node_scripts import ScriptResult, node_or_skip, run_node_script
 from tests.factories import issue_key
 from workflows.models import Event, Run
 
@@ -52,37 +51,8 @@ PROCEDURES = {
 }
 
 
-def _node_or_skip() -> str:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("`node` is not on PATH: the real oRPC clients need Node.js >= 20")
-    for package in ("client", "openapi-client", "contract"):
-        if not (NODE_DIR / "node_modules" / "@orpc" / package / "package.json").exists():
-            pytest.skip(f"@orpc/{package} is not installed: run `npm ci` in {NODE_DIR}")
-    return node
-
-
-class Clients:
-    """The parsed output of the script, with lookups that explain what is missing."""
-
-    def __init__(self, payload: dict[str, Any]) -> None:
-        self.payload = payload
-        self.calls: dict[str, dict[str, Any]] = payload["calls"]
-
-    def value(self, label: str) -> Any:
-        record = self.calls[label]
-        assert record["ok"], f"{label} threw {record.get('error')} (wire: {record['wire']})"
-        return record["value"]
-
-    def error(self, label: str) -> dict[str, Any]:
-        record = self.calls[label]
-        assert not record["ok"], f"{label} should have thrown, returned {record['value']}"
-        return record["error"]
-
-    def wire(self, label: str) -> dict[str, Any]:
-        exchanges = self.calls[label]["wire"]
-        assert len(exchanges) == 1, f"{label}: expected one request, got {exchanges}"
-        return exchanges[0]
+class Clients(ScriptResult):
+    """The parsed output of the script (plus its polls of run status)."""
 
     def polled(self, label: str) -> None:
         assert self.payload["polls"][label]["satisfied"], (
@@ -117,7 +87,7 @@ def _recorded() -> dict[str, Any]:
 @pytest.fixture
 def clients(live_server, _recorded) -> Clients:
     if "clients" not in _recorded:
-        _recorded["clients"] = _run_script(_node_or_skip(), live_server.url)
+        _recorded["clients"] = _run_script(node_or_skip(), live_server.url)
         _recorded["db"] = {
             "workflowVersions": sorted(
                 WorkflowVersion.objects.values_list("workflow_id", "version")

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ import pytest
 from django.conf import settings
 
 from rawr_site.manifest import MANIFEST_PATH
-from tests.e2e.node_scripts import run_node_script
+from tests.e2e.node_scripts import ScriptResult, node_or_skip, run_node_script
 from tests.factories import issue_key
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -41,42 +40,12 @@ MISSING_ID = 987654321  # the id the script asks for to get DOCUMENT_NOT_FOUND
 
 
 # -- running the script ---------------------------------------------------------------------
-def _node_or_skip() -> str:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("`node` is not on PATH: the real oRPC clients need Node.js >= 20")
-    for package in ("client", "openapi-client", "contract"):
-        if not (NODE_DIR / "node_modules" / "@orpc" / package / "package.json").exists():
-            pytest.skip(
-                f"@orpc/{package} is not installed: run `npm ci` in {NODE_DIR} "
-                "(`make test` does it)"
-            )
-    return node
-
-
-class Run:
-    """The parsed output of one script run, with lookups that explain what is missing."""
+class Run(ScriptResult):
+    """The parsed output of one script run (plus the ids of the documents it made)."""
 
     def __init__(self, payload: dict[str, Any]) -> None:
-        self.payload = payload
-        self.calls: dict[str, dict[str, Any]] = payload["calls"]
+        super().__init__(payload)
         self.ids: dict[str, int] = payload["ids"]
-
-    def value(self, label: str) -> Any:
-        record = self.calls[label]
-        assert record["ok"], f"{label} threw {record.get('error')} (wire: {record['wire']})"
-        return record["value"]
-
-    def error(self, label: str) -> dict[str, Any]:
-        record = self.calls[label]
-        assert not record["ok"], f"{label} should have thrown, returned {record['value']}"
-        return record["error"]
-
-    def wire(self, label: str) -> dict[str, Any]:
-        """The one HTTP exchange of ``label``."""
-        exchanges = self.calls[label]["wire"]
-        assert len(exchanges) == 1, f"{label}: expected one request, got {exchanges}"
-        return exchanges[0]
 
 
 def _run_script(node: str, base_url: str, scenario: str) -> Run:
@@ -111,7 +80,7 @@ def _recorded_runs() -> dict[str, Run]:
 
 @pytest.fixture
 def run_clients(live_server, _recorded_runs):
-    node = _node_or_skip()
+    node = node_or_skip()
 
     def run(scenario: str = "main", *, fresh: bool = False) -> Run:
         if fresh or scenario not in _recorded_runs:

@@ -11,6 +11,7 @@ from typing import Any
 from django.urls import reverse
 
 from coordination.contract import DeskRunEventV1, RunStatusV1, TraceLink
+from coordination.domain.document import iso_timestamp
 from workflows.models import Run, RunStatus, TimelineEvent
 
 EXECUTOR_FUNCTION_ID = "coordination.run"
@@ -38,9 +39,7 @@ _TIMELINE_TYPES = {
 
 
 def _iso(value) -> str | None:
-    if value is None:
-        return None
-    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return None if value is None else iso_timestamp(value)
 
 
 def coordination_run(run_id: str) -> Run | None:

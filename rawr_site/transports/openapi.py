@@ -23,7 +23,7 @@ from rawr_site.contract.errors import COMMON_ERRORS, RawrError
 from rawr_site.contract.procedure import Contract, Procedure
 from rawr_site.transports import wire
 from rawr_site.transports.execution import read_json_body, run_procedure
-from rawr_site.transports.querystring import parse_query
+from rawr_site.transports.querystring import is_array_schema, parse_query
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 ERROR_COMPONENT = "RawrErrorBody"
@@ -267,7 +267,7 @@ def operation_fragment(proc: Procedure) -> dict[str, Any]:
             if _is_object(prop):
                 param["style"] = "deepObject"
                 param["explode"] = True
-            elif _is_array(prop):
+            elif is_array_schema(prop):
                 param["style"] = "form"
                 param["explode"] = True
             if prop.get("description"):
@@ -323,9 +323,3 @@ def _is_object(schema: dict[str, Any]) -> bool:
     if schema.get("type") == "object" or "$ref" in schema:
         return True
     return any(_is_object(option) for option in schema.get("anyOf", []))
-
-
-def _is_array(schema: dict[str, Any]) -> bool:
-    if schema.get("type") == "array":
-        return True
-    return any(_is_array(option) for option in schema.get("anyOf", []))

@@ -102,12 +102,13 @@ def _array_fields_of(model: type[BaseModel]) -> frozenset[str]:
     names: set[str] = set()
     for attr, info in model.model_fields.items():
         wire = info.alias or attr
-        if _is_array(props.get(wire, {})):
+        if is_array_schema(props.get(wire, {})):
             names.update({attr, wire})
     return frozenset(names)
 
 
-def _is_array(schema: dict[str, Any]) -> bool:
+def is_array_schema(schema: dict[str, Any]) -> bool:
+    """A JSON Schema that is (or may be, via ``anyOf``) an array."""
     if schema.get("type") == "array":
         return True
-    return any(_is_array(option) for option in schema.get("anyOf", []))
+    return any(is_array_schema(option) for option in schema.get("anyOf", []))

@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.factories import StaffUserFactory
+from tests.prerequisites import missing_prerequisite
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -43,10 +44,9 @@ def browser() -> Iterator[Browser]:
     even though nothing here is async: the check is switched off while the browser lives.
     """
     if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing: run scripts/browser.sh (Debian package chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        missing_prerequisite(
+            f"{CHROMIUM} is missing: run scripts/browser.sh (Debian package chromium)"
+        )
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:

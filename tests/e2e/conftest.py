@@ -27,6 +27,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from tests.prerequisites import missing_prerequisite
+
 READY_TIMEOUT_SECONDS = 60
 STOP_TIMEOUT_SECONDS = 20
 #: Durable functions of the e2e tests, imported by every worker started here.
@@ -161,9 +163,7 @@ def _skip_without_real_services() -> None:
             "the worker e2e tests need DATABASE_URL (Postgres) and CELERY_BROKER_URL "
             "(Redis or RabbitMQ); `make test` sets both"
         )
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        missing_prerequisite(reason)
 
 
 @pytest.fixture(scope="session")
@@ -264,7 +264,7 @@ class RedisServer:
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     """A dedicated, running ``redis-server`` on a free port (stopped after the test)."""
     if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed")
+        missing_prerequisite("redis-server is not installed")
     server = RedisServer(_free_port(), tmp_path / "redis-server.log")
     server.start()
     try:

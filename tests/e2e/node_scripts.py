@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from tests.prerequisites import missing_prerequisite
+
 NODE_DIR = Path(__file__).resolve().parent / "node"
 
 
@@ -37,13 +39,13 @@ def run_node_script(node: str, script: Path, env: dict[str, str], timeout: float
 
 
 def node_or_skip() -> str:
-    """The ``node`` binary, or skip: the real oRPC clients need Node.js and ``npm ci``."""
+    """The ``node`` binary: the real oRPC clients need Node.js and ``npm ci``."""
     node = shutil.which("node")
     if node is None:
-        pytest.skip("`node` is not on PATH: the real oRPC clients need Node.js >= 20")
+        missing_prerequisite("`node` is not on PATH: the real oRPC clients need Node.js >= 20")
     for package in ("client", "openapi-client", "contract"):
         if not (NODE_DIR / "node_modules" / "@orpc" / package / "package.json").exists():
-            pytest.skip(
+            missing_prerequisite(
                 f"@orpc/{package} is not installed: run `npm ci` in {NODE_DIR} "
                 "(`make test` does it)"
             )

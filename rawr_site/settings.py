@@ -87,7 +87,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Applications ---------------------------------------------------------------------
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with the console site (rawr_site/console) as ``admin.site``.
+    "rawr_site.console.apps.ConsoleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -140,6 +141,18 @@ TEMPLATES = [
     }
 ]
 
+# --- The console (admin) --------------------------------------------------------------
+# Navigation groups, by what staff do: app labels or "app_label.ModelName". Models of apps
+# named nowhere (the capabilities) land in "Capabilities".
+RAWR_CONSOLE_GROUPS = {
+    "Runs": ["workflows"],
+    "Coordination": ["coordination"],
+    "Capabilities": [],
+    "Access": ["auth", "host"],
+}
+# Reachable by URL, out of the navigation: Celery-level monitoring rows.
+RAWR_CONSOLE_HIDDEN_APPS = ["django_celery_results"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -149,6 +162,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# Times to the second everywhere Django formats them (rawr_site/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["rawr_site.formats"]
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

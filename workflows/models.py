@@ -86,6 +86,28 @@ class Run(models.Model):
             models.Index(fields=["correlation_id"], name="wf_run_correlation"),
             models.Index(fields=["status", "wake_at"], name="wf_run_status_wake"),
             models.Index(fields=["status", "lease_expires_at"], name="wf_run_status_lease"),
+            # The console at millions of runs: search by idempotency key, "has error",
+            # and the dashboard's time windows (index-only scans on Postgres).
+            models.Index(
+                fields=["idempotency_key"],
+                name="wf_run_idempotency_key",
+                condition=~models.Q(idempotency_key=""),
+            ),
+            models.Index(
+                fields=["-created_at"],
+                name="wf_run_errored_created",
+                condition=models.Q(error__isnull=False),
+            ),
+            models.Index(
+                fields=["created_at"],
+                include=["status", "function_id"],
+                name="wf_run_created_cover",
+            ),
+            models.Index(
+                fields=["finished_at"],
+                include=["function_id", "status", "started_at"],
+                name="wf_run_finished_cover",
+            ),
         ]
         permissions = [
             ("cancel_run", "Can cancel runs"),

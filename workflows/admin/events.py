@@ -8,12 +8,12 @@ from django.http import HttpRequest
 from django.utils.safestring import SafeString
 
 from workflows.admin.base import FastChangelist
-from workflows.admin.display import folded_json
+from workflows.admin.display import folded_json, when
 from workflows.models import Event
 
 
 class EventAdmin(FastChangelist):
-    list_display = ("id", "name", "sent_by", "capability", "correlation_id", "created_at")
+    list_display = ("id", "name", "sent_by", "capability", "correlation_id", "sent")
     search_fields = ("id", "name")
     search_help_text = "Exact event id or event name."
     fields = (
@@ -39,3 +39,7 @@ class EventAdmin(FastChangelist):
     @admin.display(description="data")
     def data_json(self, event: Event) -> SafeString:
         return folded_json(event.data)
+
+    @admin.display(description="sent", ordering="created_at")
+    def sent(self, event: Event) -> SafeString:
+        return when(event.created_at)

@@ -137,6 +137,7 @@ class StepKind(models.TextChoices):
     WAIT = "wait_for_event"
     INVOKE = "invoke"
     SEND = "send_event"
+    APPROVAL = "approval"
 
 
 class Step(models.Model):
@@ -209,3 +210,54 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.id})"
+
+
+class ApprovalStatus(models.TextChoices):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+class Approval(models.Model):
+    """A person's decision a run waits for (``step.wait_for_approval``).
+
+    Written in the same transaction as the wait step parks the run; decided once
+    (``workflows.services.approval_decide``), which settles the step and wakes the run.
+    ``workflow_id`` / ``desk_id`` are optional labels the caller passes (coordination's
+    human-wait desks set them); the runtime attaches no meaning to them.
+    """
+
+    id = models.CharField(primary_key=True, max_length=64, validators=[safe_id_validator])
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="approvals")
+    step_id = models.CharField(max_length=255)
+    title = models.CharField(max_length=500)
+    context = models.JSONField(null=True, blank=True)
+    status = models.CharField(
+        max_length=16, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING
+    )
+    #: ``"approve"`` / ``"reject"`` once decided.
+    decision = models.CharField(max_length=16, blank=True, default="")
+    payload = models.JSONField(null=True, blank=True)
+    decided_by = models.CharField(max_length=200, blank=True, default="")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    timeout_at = models.DateTimeField(null=True, blank=True)
+    workflow_id = models.CharField(max_length=128, blank=True, default="")
+    desk_id = models.CharField(max_length=128, blank=True, default="")
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [
+            # The inbox and GET /api/approvals/: pending ones by due time.
+            models.Index(
+                fields=["status", "timeout_at", "created_at"], name="wf_approval_status_due"
+            ),
+            # A run's approvals (a retried wait step may have several over time).
+            models.Index(fields=["run", "step_id"], name="wf_approval_run_step"),
+        ]
+        permissions = [("decide_approval", "Can approve or reject waiting approvals")]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.status})"

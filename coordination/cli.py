@@ -128,16 +128,25 @@ def _wait(coordination, ctx, run_id: str, timeout: float, err: TextIO):
     last = None
     while True:
         run = coordination.getRunStatus({"runId": run_id}, ctx=ctx).run
-        if run.status != last:
-            err.write(f"run {run_id}: {run.status}\n")
-            last = run.status
+        state = (run.status, run.waiting_for.desk_id if run.waiting_for else None)
+        if state != last:
+            waiting = f" ({_waiting_text(run.waiting_for)})" if run.waiting_for else ""
+            err.write(f"run {run_id}: {run.status}{waiting}\n")
+            last = state
         if run.status in ("completed", "failed"):
             return run
         if time.monotonic() > deadline:
-            err.write(
-                f"run {run_id} still {run.status} after {timeout:g}s "
-                "(is a worker running? `celery -A rawr_site worker`)\n"
-            )
+            if run.waiting_for is not None:
+                err.write(
+                    f"run {run_id} still {run.status} after {timeout:g}s: "
+                    f"{_waiting_text(run.waiting_for)} "
+                    f"(`rawr workflow approve {run_id} {run.waiting_for.desk_id}`)\n"
+                )
+            else:
+                err.write(
+                    f"run {run_id} still {run.status} after {timeout:g}s "
+                    "(is a worker running? `celery -A rawr_site worker`)\n"
+                )
             return run
         time.sleep(0.5)
 
@@ -184,11 +193,20 @@ def _run_text(run) -> str:
     if hasattr(run, "run") and hasattr(run, "event_ids"):
         run = run.run
     line = f"run {run.run_id}: {run.status} (workflow {run.workflow_id} v{run.workflow_version})"
+    if run.waiting_for is not None:
+        line += f"\n  {_waiting_text(run.waiting_for)}"
     if run.error:
         line += f"\n  error: {run.error}"
     if run.output is not None:
         line += f"\n  output: {json.dumps(run.output)}"
     return line
+
+
+def _waiting_text(waiting) -> str:
+    text = f"waiting for approval at desk {waiting.desk_id} since {waiting.since}"
+    if waiting.timeout_at:
+        text += f" (times out at {waiting.timeout_at})"
+    return text
 
 
 def _timeline_text(result) -> str:

@@ -83,6 +83,16 @@ class TraceLink(Wire):
     url: str
 
 
+class WaitingForV1(Wire):
+    """What a running run is parked on: a human-wait desk's approval."""
+
+    desk_id: str
+    since: str = Field(description="When the desk started waiting (ISO 8601).")
+    timeout_at: str | None = Field(
+        default=None, description="When the wait times out (absent: never)."
+    )
+
+
 class RunStatusV1(Wire):
     run_id: str
     workflow_id: str
@@ -94,6 +104,10 @@ class RunStatusV1(Wire):
     output: Any = None
     error: str | None = None
     trace_links: list[TraceLink]
+    waiting_for: WaitingForV1 | None = Field(
+        default=None,
+        description="Set while the run waits for a person to approve a human-wait desk.",
+    )
 
 
 class QueueRunResult(Wire):

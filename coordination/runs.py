@@ -10,12 +10,12 @@ from typing import Any
 
 from django.urls import reverse
 
-from coordination.contract import DeskRunEventV1, RunStatusV1, TraceLink
+from coordination.contract import DeskRunEventV1, RunStatusV1, TraceLink, WaitingForV1
 from coordination.domain.document import iso_timestamp
-from workflows.models import Run, RunStatus, TimelineEvent
+from workflows.models import ACTIVE_STATUSES, Run, RunStatus, TimelineEvent
+from workflows.selectors import approval_pending_for_run
 
 EXECUTOR_FUNCTION_ID = "coordination.run"
-APPROVAL_EVENT = "coordination.desk.approval"
 
 _LIFECYCLE = {
     RunStatus.QUEUED: "queued",
@@ -76,6 +76,22 @@ def run_status(run: Run, request: Any = None) -> RunStatusV1:
         output=run.output if run.status == RunStatus.COMPLETED else None,
         error=error,
         trace_links=trace_links(run, request),
+        waiting_for=waiting_for(run),
+    )
+
+
+def waiting_for(run: Run) -> WaitingForV1 | None:
+    """The desk whose approval an active run waits for, or ``None`` (the status stays
+    ``running``: the original's four states are kept, this says why it is not moving)."""
+    if run.status not in ACTIVE_STATUSES:
+        return None
+    approval = approval_pending_for_run(run_id=run.pk)
+    if approval is None or not approval.desk_id:
+        return None
+    return WaitingForV1(
+        desk_id=approval.desk_id,
+        since=_iso(approval.created_at),
+        timeout_at=_iso(approval.timeout_at),
     )
 
 

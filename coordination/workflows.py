@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from coordination.runs import APPROVAL_EVENT, EXECUTOR_FUNCTION_ID
+from coordination.runs import EXECUTOR_FUNCTION_ID
 from workflows import NonRetriableError, TimelineEntry, durable_function
 
 APPROVE, REJECT = "approve", "reject"
@@ -147,40 +147,40 @@ def _run_desk(ctx, step, spec: ExecutorInput, desk: dict[str, Any], payload: Any
 
 
 def _human_wait(ctx, step, desk, payload, memory, policy) -> Any:
+    """Park on an approval (``step.wait_for_approval``) that the inbox, the approvals API,
+    ``approveDesk`` and ``rawr workflow approve`` can decide."""
     desk_id = desk["deskId"]
     timeout = policy.get("timeoutSeconds")
-    event = step.wait_for_event(
+    decided = step.wait_for_approval(
         f"desk/{desk_id}/execute",
-        APPROVAL_EVENT,
-        match={"runId": ctx.run_id, "deskId": desk_id},
+        title=str(desk.get("name") or desk_id),
+        context=payload,
         timeout=float(timeout) if timeout else None,
+        workflow_id=ctx.input.workflowId,
+        desk_id=desk_id,
     )
-    if event is None:
+    if decided is None:
         _fail_desk(
             step,
             desk_id,
             f"desk {desk_id} timed out waiting for approval after {timeout}s",
             {"timedOut": True},
         )
-    data = event["data"]
-    if data.get("decision") != APPROVE:
+    by = decided.get("decidedBy")
+    if decided.get("decision") != APPROVE:
         _fail_desk(
             step,
             desk_id,
-            f"desk {desk_id} was rejected by {data.get('by', 'someone')}",
-            {
-                "decision": data.get("decision"),
-                "by": data.get("by"),
-                "payload": data.get("payload"),
-            },
+            f"desk {desk_id} was rejected by {by or 'someone'}",
+            {"decision": decided.get("decision"), "by": by, "payload": decided.get("payload")},
         )
     return {
         "deskId": desk_id,
         "status": "approved",
         "kind": desk.get("kind"),
-        "decision": data.get("decision"),
-        "approvedBy": data.get("by"),
-        "payload": data.get("payload"),
+        "decision": decided.get("decision"),
+        "approvedBy": by,
+        "payload": decided.get("payload"),
         "received": payload,
         "memory": memory,
     }

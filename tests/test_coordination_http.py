@@ -30,7 +30,16 @@ from coordination.contract import contract
 from coordination.examples import example_documents
 from coordination.models import Desk, DeskMemory, Handoff, WorkflowVersion
 from tests.factories import issue_key
-from workflows.models import Event, Run, RunStatus, Step, StepStatus, TimelineEvent
+from workflows.models import (
+    Approval,
+    ApprovalStatus,
+    Event,
+    Run,
+    RunStatus,
+    Step,
+    StepStatus,
+    TimelineEvent,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -463,6 +472,8 @@ def test_only_the_waiting_desk_of_a_waiting_run_can_be_approved(http) -> None:
     drain()
     assert Run.objects.get(pk=run_id).status == RunStatus.WAITING
     assert not Event.objects.exists()
+    assert not TimelineEvent.objects.filter(run_id=run_id, type="approval.decided").exists()
+    assert Approval.objects.get(run_id=run_id).status == ApprovalStatus.PENDING
     # Still approvable after all that: the refusals left the wait intact.
     http.ok("api", "approveDesk", {"runId": run_id, "deskId": "approval", "decision": "approve"})
     drain()
@@ -494,7 +505,7 @@ def test_racing_approvals_of_one_waiting_desk_accept_only_one(http) -> None:
 
     threads = [threading.Thread(target=approve, args=(d,)) for d in ("approve", "reject")]
     with transaction.atomic():
-        # Hold the step row: both requests get past the check, then wait in event_send.
+        # Hold the step row: both requests get past the check, then wait in approval_decide.
         Step.objects.select_for_update().get(pk=step.pk)
         for thread in threads:
             thread.start()
@@ -510,7 +521,15 @@ def test_racing_approvals_of_one_waiting_desk_accept_only_one(http) -> None:
 
     statuses = sorted(response.status_code for response in responses.values())
     assert statuses == [200, 409], {d: r.content for d, r in responses.items()}
-    assert Event.objects.count() == 1
+    winner = next(d for d, r in responses.items() if r.status_code == 200)
+    loser = next(r for r in responses.values() if r.status_code == 409)
+    assert loser.json()["code"] == "DESK_NOT_WAITING"
+    # Exactly one decision was recorded: the approval, the step output and the timeline agree.
+    approval = Approval.objects.get(run_id=run_id)
+    assert approval.decision == winner
+    assert Step.objects.get(pk=step.pk).output["decision"] == winner
+    decided = TimelineEvent.objects.filter(run_id=run_id, type="approval.decided")
+    assert [event.payload["decision"] for event in decided] == [winner]
 
 
 def _lock_waiters() -> int:

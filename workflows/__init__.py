@@ -1,8 +1,9 @@
 """Durable workflows on Celery: the public API of the runtime.
 
 Declare functions with ``@durable_function``; inside, use ``step.run / sleep /
-wait_for_event / send_event / invoke``. Start runs with ``trigger``; steer them with
-``send_event``, ``run_cancel``, ``run_retry``, ``run_replay``. Everything else in this
+wait_for_event / wait_for_approval / send_event / invoke``. Start runs with ``trigger``;
+steer them with ``send_event``, ``approval_decide``, ``run_cancel``, ``run_retry``,
+``run_replay``. Everything else in this
 package is private. Names that touch models load lazily (this package is imported
 before Django's app registry is ready).
 """
@@ -18,7 +19,14 @@ from workflows.timeline import TimelineEntry
 
 if TYPE_CHECKING:
     from workflows._engine import RunContext, StepAPI
-    from workflows.services import event_send, run_cancel, run_replay, run_retry, trigger
+    from workflows.services import (
+        approval_decide,
+        event_send,
+        run_cancel,
+        run_replay,
+        run_retry,
+        trigger,
+    )
 
 __all__ = [
     "SAFE_ID_PATTERN",
@@ -29,6 +37,7 @@ __all__ = [
     "SafeId",
     "StepAPI",
     "TimelineEntry",
+    "approval_decide",
     "durable_function",
     "event_send",
     "is_safe_id",
@@ -44,6 +53,7 @@ _LAZY = {
     "RunContext": "workflows._engine",
     "StepAPI": "workflows._engine",
     "trigger": "workflows.services",
+    "approval_decide": "workflows.services",
     "event_send": "workflows.services",
     "send_event": "workflows.services",
     "run_cancel": "workflows.services",

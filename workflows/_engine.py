@@ -11,6 +11,7 @@ import json
 import logging
 import threading
 import traceback
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,7 +32,15 @@ from workflows.errors import (
     _Stop,
     _Suspend,
 )
-from workflows.models import Run, RunStatus, Step, StepKind, StepStatus
+from workflows.models import (
+    Approval,
+    ApprovalStatus,
+    Run,
+    RunStatus,
+    Step,
+    StepKind,
+    StepStatus,
+)
 
 logger = logging.getLogger("workflows.engine")
 
@@ -255,6 +264,86 @@ class StepAPI:
         )
         return None
 
+    def wait_for_approval(
+        self,
+        step_id: str,
+        *,
+        title: str,
+        context: Any = None,
+        timeout: float | None = None,
+        workflow_id: str = "",
+        desk_id: str = "",
+    ) -> dict[str, Any] | None:
+        """Park until a person approves or rejects; returns the decision.
+
+        Returns ``{"decision": "approve" | "reject", "payload", "decidedBy", "approvalId"}``
+        once someone decides (``workflows.services.approval_decide``, the approvals API or
+        inbox), or ``None`` after ``timeout`` seconds (like ``wait_for_event``; the approval
+        is then ``expired``). The ``Approval`` row is written in the same transaction as the
+        run goes waiting, so the inbox never shows a wait that is not parked, nor misses one.
+        ``context`` (any JSON) is what the person decides on; ``workflow_id`` / ``desk_id``
+        are optional labels (coordination's human-wait desks set them).
+
+        A rejection is a normal return: the function decides what it means.
+        """
+        if not isinstance(title, str) or not title.strip():
+            raise NonRetriableError("wait_for_approval needs a title", code="INVALID_APPROVAL")
+        try:
+            json.dumps(context, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise NonRetriableError(
+                f"the context of approval {step_id!r} is not JSON: {exc}", code="INVALID_APPROVAL"
+            ) from exc
+        step = self._enter(step_id, StepKind.APPROVAL)
+        if step is not None and step.status == StepStatus.COMPLETED:
+            return step.output
+        labels = {"workflow_id": str(workflow_id or ""), "desk_id": str(desk_id or "")}
+        request = {"title": title[:500], "context": context, **labels}
+
+        waiting = Ev("run.waiting", step_id, {})
+
+        def settle(run: Run, fresh: Step, outcome: str) -> Ev | None:
+            if outcome == "timed_out":
+                expired = _close_approvals(run, ApprovalStatus.EXPIRED, step_id=fresh.step_id)
+                return expired[0] if expired else None
+            # Still waiting (re-parked): make sure someone can decide (a retried run whose
+            # approval expired with the run gets a new one).
+            pending = _pending_approval(run, fresh.step_id)
+            if pending is None:
+                pending = _open_approval(run, fresh.step_id, fresh.wake_at, request)
+            waiting.payload["approvalId"] = pending.pk
+            return None
+
+        now = timezone.now()
+        if step is not None:
+            fresh = self._park(
+                step,
+                RunStatus.WAITING,
+                step.wake_at,
+                waiting,
+                time_out=step.wake_at is not None and step.wake_at <= now,
+                settle=settle,
+            )
+            return fresh.output
+        wake = now + timedelta(seconds=float(timeout)) if timeout is not None else None
+
+        def open_approval(run: Run) -> dict[str, Any]:
+            approval = _open_approval(run, step_id, wake, request)
+            payload: dict[str, Any] = {"approvalId": approval.pk, "title": approval.title}
+            if approval.desk_id:
+                payload["deskId"] = approval.desk_id
+            return {"payload": payload}
+
+        self._park_new(
+            step_id,
+            StepKind.APPROVAL,
+            RunStatus.WAITING,
+            wake_at=wake,
+            event=Ev("run.waiting", step_id, {"timeoutAt": _iso(wake)}),
+            prepare=open_approval,
+        )
+        return None
+
     def send_event(self, step_id: str, name: str, data: dict[str, Any] | None = None) -> str:
         """Send an event once per run (memoized like a step); returns the event id."""
         step = self._enter(step_id, StepKind.SEND)
@@ -365,7 +454,11 @@ class StepAPI:
             run.finished_at = now
             run.lease_owner, run.lease_expires_at = "", None
             append(
-                run, [Ev("run.cancelled", payload={"by": run.cancelled_by, "atStepBoundary": True})]
+                run,
+                [
+                    *_close_approvals(run, ApprovalStatus.CANCELLED),
+                    Ev("run.cancelled", payload={"by": run.cancelled_by, "atStepBoundary": True}),
+                ],
             )
             run_id = run.pk
             transaction.on_commit(lambda: _notify_parent(run_id))
@@ -542,12 +635,15 @@ class StepAPI:
         event: Ev,
         *,
         time_out: bool = False,
+        settle: Callable[[Run, Step, str], Ev | None] | None = None,
     ) -> Step:
         """Settle an existing sleep/wait/invoke step, deciding on its locked, fresh row.
 
         Returns the step when it is settled (completed by an event or a child, failed by a
         child, or timed out now when ``time_out``); otherwise re-parks the run (``_Suspend``).
         Locks run, then step: the same order as ``event_send`` and ``_notify_parent``.
+        ``settle(run, step, "timed_out" | "parked")`` may add a timeline event to the same
+        transaction (approvals expire with their step).
         """
         settled = None
         with transaction.atomic():
@@ -558,13 +654,15 @@ class StepAPI:
                     settled = fresh
                     append(run, [])
                 elif time_out:
-                    self._complete(run, fresh, None, event_type="step.timed_out")
+                    extra = settle(run, fresh, "timed_out") if settle is not None else None
+                    self._complete(run, fresh, None, event_type="step.timed_out", extra=extra)
                     settled = fresh
                 else:
+                    extra = settle(run, fresh, "parked") if settle is not None else None
                     run.status = status
                     run.wake_at = wake_at
                     run.lease_owner, run.lease_expires_at = "", None
-                    append(run, [event])
+                    append(run, [event, *([extra] if extra is not None else [])])
                     if wake_at is not None:
                         _enqueue.enqueue_on_commit(run, eta=wake_at)
         if run is None:
@@ -684,7 +782,14 @@ def _fail(run: Run, error: dict[str, Any], events: list[Ev]) -> None:
     run.finished_at = timezone.now()
     run.lease_owner, run.lease_expires_at = "", None
     run.wake_at = None
-    append(run, [*events, Ev("run.failed", error.get("stepId", ""), {"error": _public(error)})])
+    append(
+        run,
+        [
+            *events,
+            *_close_approvals(run, ApprovalStatus.EXPIRED),
+            Ev("run.failed", error.get("stepId", ""), {"error": _public(error)}),
+        ],
+    )
     run_id = run.pk
     transaction.on_commit(lambda: _notify_parent(run_id))
 
@@ -762,6 +867,38 @@ def _notify_parent(child_id: str) -> None:
 
 
 # -- helpers ----------------------------------------------------------------------------
+def _open_approval(
+    run: Run, step_id: str, timeout_at: datetime | None, request: dict[str, Any]
+) -> Approval:
+    return Approval.objects.create(
+        id=f"apr_{uuid.uuid4().hex}", run=run, step_id=step_id, timeout_at=timeout_at, **request
+    )
+
+
+def _pending_approval(run: Run, step_id: str) -> Approval | None:
+    return (
+        Approval.objects.select_for_update()
+        .filter(run=run, step_id=step_id, status=ApprovalStatus.PENDING)
+        .first()
+    )
+
+
+def _close_approvals(run: Run, status: str, *, step_id: str | None = None) -> list[Ev]:
+    """Close a locked run's pending approvals (the run ended, or the wait timed out).
+
+    Returns one ``approval.<status>`` timeline event per approval, for the caller to
+    append in its transaction; a closed approval can no longer be decided (409).
+    """
+    pending = Approval.objects.select_for_update().filter(run=run, status=ApprovalStatus.PENDING)
+    if step_id is not None:
+        pending = pending.filter(step_id=step_id)
+    closed = list(pending.only("id", "step_id"))
+    if not closed:
+        return []
+    Approval.objects.filter(pk__in=[a.pk for a in closed]).update(status=status)
+    return [Ev(f"approval.{status}", a.step_id, {"approvalId": a.pk}) for a in closed]
+
+
 class _Heartbeat:
     """Renews the lease while a long step runs, so no sweeper hands the run to another worker."""
 

@@ -8,12 +8,17 @@ never a 403), so run ids do not leak across scopes.
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import UTC, datetime
 
-from django.db.models import QuerySet
+from django.db.models import DateTimeField, QuerySet, Value
+from django.db.models.functions import Coalesce
 
 from rawr_site.contract.errors import RawrError
 from workflows.ids import is_safe_id
-from workflows.models import Run, Step, TimelineEvent
+from workflows.models import Approval, ApprovalStatus, Run, Step, TimelineEvent
+
+#: Where approvals without a timeout sort: after every real due time.
+NO_DUE_TIME = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 def run_list(*, capabilities: Collection[str] | None = None) -> QuerySet[Run]:
@@ -45,3 +50,27 @@ def timeline_list(*, run: Run, after_seq: int | None = None) -> QuerySet[Timelin
     if after_seq is not None:
         events = events.filter(seq__gt=after_seq)
     return events.order_by("seq")
+
+
+def approvals_pending(*, capabilities: Collection[str] | None = None) -> QuerySet[Approval]:
+    """Pending approvals the caller may see, soonest due first.
+
+    Scoped like ``run_list`` (by the run's capability). Ordered by ``due_at`` (the
+    timeout, or ``NO_DUE_TIME`` for none: nulls last on every database), then
+    ``created_at``, then id, so the order is total and keyset-pageable.
+    """
+    approvals = Approval.objects.filter(status=ApprovalStatus.PENDING)
+    if capabilities is not None:
+        approvals = approvals.filter(run__capability__in=list(capabilities))
+    return approvals.annotate(
+        due_at=Coalesce("timeout_at", Value(NO_DUE_TIME, output_field=DateTimeField()))
+    ).order_by("due_at", "created_at", "id")
+
+
+def approval_pending_for_run(*, run_id: str) -> Approval | None:
+    """The approval a run waits for now (the oldest pending one), or ``None``."""
+    return (
+        Approval.objects.filter(run_id=run_id, status=ApprovalStatus.PENDING)
+        .order_by("created_at", "id")
+        .first()
+    )

@@ -6,6 +6,7 @@ timeline event naming who acted, in the same transaction as the state change.
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -17,11 +18,13 @@ from pydantic import ValidationError
 from rawr_site.contract.errors import RawrError, bad_request
 from rawr_site.contract.procedure import validation_issues
 from workflows import _enqueue, _registry
-from workflows._engine import _notify_parent
+from workflows._engine import _close_approvals, _notify_parent
 from workflows._state import Ev, append, locked_run
 from workflows.ids import is_safe_id, new_run_id
 from workflows.models import (
     ACTIVE_STATUSES,
+    Approval,
+    ApprovalStatus,
     Event,
     Run,
     RunStatus,
@@ -31,6 +34,9 @@ from workflows.models import (
 )
 
 RUN_NOT_FOUND = "RUN_NOT_FOUND"
+APPROVAL_NOT_FOUND = "APPROVAL_NOT_FOUND"
+APPROVAL_NOT_PENDING = "APPROVAL_NOT_PENDING"
+DECISIONS = ("approve", "reject")
 
 
 @dataclass(frozen=True)
@@ -263,7 +269,8 @@ def run_cancel(*, run_id: str, by: str) -> Run:
         run.status = RunStatus.CANCELLED
         run.finished_at = timezone.now()
         run.wake_at = None
-        append(run, [Ev("run.cancelled", payload={"by": by})])
+        closed = _close_approvals(run, ApprovalStatus.CANCELLED)
+        append(run, [*closed, Ev("run.cancelled", payload={"by": by})])
         Step.objects.filter(run=run, status__in=[StepStatus.WAITING, StepStatus.SLEEPING]).update(
             status=StepStatus.FAILED,
             error={"code": "RUN_CANCELLED", "message": f"cancelled by {by}"},
@@ -289,7 +296,9 @@ def run_retry(*, run_id: str, by: str) -> Run:
         reset = list(failed.values_list("step_id", flat=True))
         # A failed invoke/wait/sleep is redone from scratch (a new child run, a new wait);
         # a failed step.run keeps its row (and position) and gets a fresh attempt count.
-        failed.filter(kind__in=[StepKind.INVOKE, StepKind.WAIT, StepKind.SLEEP]).delete()
+        failed.filter(
+            kind__in=[StepKind.INVOKE, StepKind.WAIT, StepKind.SLEEP, StepKind.APPROVAL]
+        ).delete()
         failed.update(status=StepStatus.RUNNING, attempts=0, starts=0, error=None, finished_at=None)
         run.status = RunStatus.QUEUED
         # The retried run gets a fresh clock: its timeout counts from the new start.
@@ -328,3 +337,87 @@ def run_replay(*, run_id: str, by: str, input: Any = None, correlation_id: str =
         ).run
         append(original, [Ev("run.replayed", payload={"by": by, "replayRunId": replay.pk})])
     return replay
+
+
+def approval_decide(*, approval_id: str, decision: str, payload: Any = None, by: str) -> Approval:
+    """Approve or reject a pending approval and wake the run that waits for it.
+
+    One transaction: the approval's decision, the wait step's output (what
+    ``step.wait_for_approval`` returns), ``approval.decided`` naming ``by`` in the run's
+    timeline, and the run queued again. Locks run, then approval, then step (the engine's
+    order), so of two racing decisions exactly one wins and the other is ``409
+    APPROVAL_NOT_PENDING``, as is a decision after the wait timed out or the run ended.
+    ``400 BAD_REQUEST`` for a decision other than approve/reject or a payload that is not
+    JSON; ``404 APPROVAL_NOT_FOUND`` for an unknown id. Nothing changes when it raises.
+    """
+    if decision not in DECISIONS:
+        raise RawrError(
+            "BAD_REQUEST", 400, 'decision must be "approve" or "reject"', {"decision": decision}
+        )
+    try:
+        json.dumps(payload, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise RawrError("BAD_REQUEST", 400, f"payload is not JSON: {exc}") from exc
+    not_found = RawrError(
+        APPROVAL_NOT_FOUND, 404, f"Approval {approval_id} not found", {"approvalId": approval_id}
+    )
+    if not is_safe_id(approval_id):
+        raise not_found
+    run_id = Approval.objects.filter(pk=approval_id).values_list("run_id", flat=True).first()
+    if run_id is None:
+        raise not_found
+    with transaction.atomic():
+        run = locked_run(run_id)
+        approval = Approval.objects.select_for_update().filter(pk=approval_id).first()
+        if run is None or approval is None:
+            raise not_found
+        step = (
+            Step.objects.select_for_update()
+            .filter(
+                run=run,
+                step_id=approval.step_id,
+                kind=StepKind.APPROVAL,
+                status=StepStatus.WAITING,
+            )
+            .first()
+        )
+        if approval.status != ApprovalStatus.PENDING or step is None or run.is_finished:
+            raise RawrError(
+                APPROVAL_NOT_PENDING,
+                409,
+                f"Approval {approval_id} is {approval.status}, not pending",
+                {"approvalId": approval_id, "status": approval.status, "runId": run.pk},
+            )
+        now = timezone.now()
+        approval.status = (
+            ApprovalStatus.APPROVED if decision == "approve" else ApprovalStatus.REJECTED
+        )
+        approval.decision = decision
+        approval.payload = payload
+        approval.decided_by = by
+        approval.decided_at = now
+        approval.save(update_fields=["status", "decision", "payload", "decided_by", "decided_at"])
+        step.status = StepStatus.COMPLETED
+        step.output = {
+            "decision": decision,
+            "payload": payload,
+            "decidedBy": by,
+            "approvalId": approval.pk,
+        }
+        step.finished_at = now
+        step.save(update_fields=["status", "output", "finished_at"])
+        events = [
+            Ev(
+                "approval.decided",
+                step.step_id,
+                {"approvalId": approval.pk, "decision": decision, "by": by, "payload": payload},
+            ),
+            Ev("step.completed", step.step_id, {"approvalId": approval.pk, "by": by}),
+        ]
+        if run.status == RunStatus.WAITING:
+            run.status = RunStatus.QUEUED
+            run.wake_at = None
+            events.append(Ev("run.resumed", step.step_id, {"approvalId": approval.pk}))
+            _enqueue.enqueue_on_commit(run)
+        append(run, events)
+    return approval

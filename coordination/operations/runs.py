@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import logging
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 
 from coordination import runs
 from coordination.contract import (
@@ -22,10 +22,10 @@ from coordination.contract import (
     contract,
 )
 from coordination.operations.workflows import stored_document
-from rawr_site.contract import BoundaryContext
-from workflows import event_send, is_safe_id, trigger
-from workflows._state import locked_run
-from workflows.models import Step, StepStatus
+from rawr_site.contract import BoundaryContext, RawrError
+from workflows import approval_decide, is_safe_id, trigger
+from workflows.selectors import approval_pending_for_run
+from workflows.services import APPROVAL_NOT_PENDING
 
 logger = logging.getLogger(__name__)
 
@@ -86,37 +86,38 @@ def get_run_timeline(ctx: BoundaryContext, data: RunRef) -> RunTimeline:
 
 @contract.implement("approveDesk")
 def approve_desk(ctx: BoundaryContext, data: ApproveDeskInput) -> ApproveDeskResult:
+    """Decide the approval the run waits for at this desk (``approval_decide``).
+
+    409 ``DESK_NOT_WAITING`` unless the run's pending approval is this desk's, also for the
+    loser of two racing decisions (the runtime lets exactly one win).
+    """
     run = _run_or_404(data.run_id)
     if not is_safe_id(data.desk_id):
         raise INVALID_DESK_ID(f"Invalid desk id: {data.desk_id!r}", data={"deskId": data.desk_id})
-    with transaction.atomic():
-        # Lock run, then the desk's wait step (the runtime's order): of two racing
-        # approvals exactly one finds the desk waiting; the other gets 409.
-        locked_run(run.pk)
-        waiting = (
-            Step.objects.select_for_update()
-            .filter(run=run, step_id=f"desk/{data.desk_id}/execute", status=StepStatus.WAITING)
-            .exists()
+    approval = approval_pending_for_run(run_id=run.pk)
+    try:
+        if approval is None or approval.desk_id != data.desk_id:
+            raise RawrError(APPROVAL_NOT_PENDING, 409, "not pending")
+        decided = approval_decide(
+            approval_id=approval.pk,
+            decision=data.decision,
+            payload=data.payload,
+            by=ctx.principal.label(),
         )
-        if not waiting:
-            raise DESK_NOT_WAITING(
-                f"Desk {data.desk_id} of run {run.pk} is not waiting for approval",
-                data={"runId": run.pk, "deskId": data.desk_id, "runStatus": run.status},
-            )
-        event = event_send(
-            name=runs.APPROVAL_EVENT,
-            data={
-                "runId": run.pk,
-                "deskId": data.desk_id,
-                "decision": data.decision,
-                "payload": data.payload,
-                "by": ctx.principal.label(),
-            },
-            sent_by=ctx.principal.label(),
-            correlation_id=ctx.correlation_id,
-            capability="coordination",
-            only_capability="coordination",
-        )
+    except RawrError as exc:
+        if exc.code != APPROVAL_NOT_PENDING:
+            raise
+        run.refresh_from_db(fields=["status"])
+        raise DESK_NOT_WAITING(
+            f"Desk {data.desk_id} of run {run.pk} is not waiting for approval",
+            data={"runId": run.pk, "deskId": data.desk_id, "runStatus": run.status},
+        ) from exc
+    event = (
+        run.timeline.filter(type="approval.decided", step_id=decided.step_id)
+        .order_by("-seq")
+        .values_list("seq", flat=True)
+        .first()
+    )
     return ApproveDeskResult(
-        run_id=run.pk, desk_id=data.desk_id, decision=data.decision, event_id=event.pk
+        run_id=run.pk, desk_id=data.desk_id, decision=data.decision, event_id=f"{run.pk}-{event}"
     )

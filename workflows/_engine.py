@@ -276,7 +276,7 @@ class StepAPI:
     ) -> dict[str, Any] | None:
         """Park until a person approves or rejects; returns the decision.
 
-        Returns ``{"decision": "approve" | "reject", "payload", "decidedBy", "approvalId"}``
+        Returns ``{"decision": "approve" | "reject", "payload": ..., "decidedBy": ...}``
         once someone decides (``workflows.services.approval_decide``, the approvals API or
         inbox), or ``None`` after ``timeout`` seconds (like ``wait_for_event``; the approval
         is then ``expired``). The ``Approval`` row is written in the same transaction as the
@@ -306,12 +306,8 @@ class StepAPI:
             if outcome == "timed_out":
                 expired = _close_approvals(run, ApprovalStatus.EXPIRED, step_id=fresh.step_id)
                 return expired[0] if expired else None
-            # Still waiting (re-parked): make sure someone can decide (a retried run whose
-            # approval expired with the run gets a new one).
             pending = _pending_approval(run, fresh.step_id)
-            if pending is None:
-                pending = _open_approval(run, fresh.step_id, fresh.wake_at, request)
-            waiting.payload["approvalId"] = pending.pk
+            waiting.payload["approvalId"] = pending.pk if pending is not None else None
             return None
 
         now = timezone.now()
@@ -876,11 +872,7 @@ def _open_approval(
 
 
 def _pending_approval(run: Run, step_id: str) -> Approval | None:
-    return (
-        Approval.objects.select_for_update()
-        .filter(run=run, step_id=step_id, status=ApprovalStatus.PENDING)
-        .first()
-    )
+    return Approval.objects.filter(run=run, step_id=step_id, status=ApprovalStatus.PENDING).first()
 
 
 def _close_approvals(run: Run, status: str, *, step_id: str | None = None) -> list[Ev]:

@@ -398,12 +398,7 @@ def approval_decide(*, approval_id: str, decision: str, payload: Any = None, by:
         approval.decided_at = now
         approval.save(update_fields=["status", "decision", "payload", "decided_by", "decided_at"])
         step.status = StepStatus.COMPLETED
-        step.output = {
-            "decision": decision,
-            "payload": payload,
-            "decidedBy": by,
-            "approvalId": approval.pk,
-        }
+        step.output = {"decision": decision, "payload": payload, "decidedBy": by}
         step.finished_at = now
         step.save(update_fields=["status", "output", "finished_at"])
         events = [

@@ -1,0 +1,472 @@
+"""What the run page shows, computed with a bounded number of queries.
+
+Every function here reads (never writes) and takes whatever a client managed to store: a
+``None`` input, an error that is a string, a step output of megabytes, a timeline of
+10,000+ rows. Nothing loads a whole timeline: the waterfall reads at most
+``MAX_STEP_EVENTS`` step events, the table a page of ``TIMELINE_PAGE`` rows by ``seq``
+(the ``(run, seq)`` unique index).
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+
+from workflows import _registry
+from workflows.admin.display import duration, exact_time, folded_json, json_text
+from workflows.models import Run, RunStatus, Step, StepStatus, TimelineEvent
+
+#: Timeline rows per page.
+TIMELINE_PAGE = 50
+#: Steps listed in the table (a run with more is shown in part, with a note).
+MAX_STEPS = 300
+#: Bars drawn in the waterfall, and step events read to draw them.
+MAX_BARS = 300
+MAX_STEP_EVENTS = 3000
+#: Children / replays linked from the page.
+MAX_LINKED_RUNS = 20
+#: JSON longer than this is cut in the page; the raw endpoint serves all of it.
+MAX_INLINE_JSON_CHARS = 50_000
+
+STEP_EVENT_TYPES = ("step.started", "step.completed", "step.failed", "run.waiting", "run.sleeping")
+
+
+# -- JSON and errors ------------------------------------------------------------------------
+def folded(value: Any, raw_url: str = "") -> SafeString:
+    """``folded_json`` that stays small: a huge value is cut, with a link to all of it."""
+    if value is None:
+        return folded_json(None)
+    text = json_text(value)
+    if len(text) <= MAX_INLINE_JSON_CHARS:
+        return folded_json(value)
+    link = (
+        format_html(' <a href="{}" target="_blank" rel="noopener">raw JSON</a>', raw_url)
+        if raw_url
+        else ""
+    )
+    return format_html(
+        '<details class="rawr-json"><summary><code>{}</code> <span class="rawr-more">'
+        "show first {} of {} chars</span>{}</summary><pre>{}\n… (cut)</pre></details>",
+        " ".join(text[:200].split()) + "…",
+        MAX_INLINE_JSON_CHARS,
+        len(text),
+        link,
+        text[:MAX_INLINE_JSON_CHARS],
+    )
+
+
+@dataclass(frozen=True)
+class ErrorView:
+    code: str
+    message: str
+    step_id: str
+    traceback: str
+    extra: Any
+
+
+def error_view(error: Any) -> ErrorView | None:
+    """A stored error as code / message / traceback, whatever shape it was stored in."""
+    if error is None or error == {} or error == "":
+        return None
+    if not isinstance(error, dict):
+        return ErrorView(
+            "", str(error) if isinstance(error, str) else json_text(error), "", "", None
+        )
+    code = error.get("code")
+    message = error.get("message")
+    traceback = error.get("traceback")
+    step_id = error.get("stepId")
+    extra = {k: v for k, v in error.items() if k not in ("code", "message", "traceback", "stepId")}
+    return ErrorView(
+        code=str(code) if code is not None else "",
+        message=message
+        if isinstance(message, str)
+        else ("" if message is None else json_text(message)),
+        step_id=str(step_id) if step_id is not None else "",
+        traceback=traceback
+        if isinstance(traceback, str)
+        else ("" if traceback is None else json_text(traceback)),
+        extra=extra or None,
+    )
+
+
+def error_summary(error: Any) -> str:
+    view = error_view(error)
+    if view is None:
+        return ""
+    return " ".join(part for part in (view.code, view.message) if part)[:300]
+
+
+# -- what the run waits for ----------------------------------------------------------------
+def pending_approval(run: Run) -> Any:
+    """The run's pending approval, through the approvals selector (absent on old checkouts)."""
+    selectors = importlib.import_module("workflows.selectors")
+    pending_for_run = getattr(selectors, "approval_pending_for_run", None)
+    if pending_for_run is None:
+        return None
+    return pending_for_run(run_id=run.pk)
+
+
+@dataclass(frozen=True)
+class WaitingFor:
+    """What an active run waits for, for people (``text``) and for the live JSON."""
+
+    kind: str  # approval | event | child | sleep | retry | worker
+    text: str
+    since: datetime | None = None
+    timeout_at: datetime | None = None
+    step_id: str = ""
+    desk_id: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "text": self.text,
+            "stepId": self.step_id or None,
+            "deskId": self.desk_id or None,
+            "since": self.since.isoformat() if self.since else None,
+            "timeoutAt": self.timeout_at.isoformat() if self.timeout_at else None,
+            "sinceText": exact_time(self.since) if self.since else "",
+            "timeoutText": exact_time(self.timeout_at) if self.timeout_at else "",
+        }
+
+
+def waiting_for(run: Run, approval: Any) -> WaitingFor | None:
+    """One query at most (the parked step); ``approval`` is already loaded by the caller."""
+    if run.status in (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED):
+        return None
+    if approval is not None:
+        desk = getattr(approval, "desk_id", "") or ""
+        title = getattr(approval, "title", "") or "approval"
+        where = f" at desk {desk}" if desk else ""
+        return WaitingFor(
+            "approval",
+            f"approval “{title}”{where}",
+            since=getattr(approval, "created_at", None),
+            timeout_at=getattr(approval, "timeout_at", None),
+            step_id=getattr(approval, "step_id", "") or "",
+            desk_id=desk,
+        )
+    if run.status in (RunStatus.WAITING, RunStatus.SLEEPING):
+        step = (
+            Step.objects.filter(run=run, status__in=[StepStatus.WAITING, StepStatus.SLEEPING])
+            .only("step_id", "kind", "status", "wait_event", "wake_at", "started_at", "child_run")
+            .order_by("position")
+            .first()
+        )
+        if step is None:
+            return WaitingFor("event", "its next wake-up", timeout_at=run.wake_at)
+        desk = step.step_id.split("/")[1] if step.step_id.startswith("desk/") else ""
+        if step.status == StepStatus.SLEEPING or step.kind == "sleep":
+            return WaitingFor(
+                "sleep", f"sleep {step.step_id}", step.started_at, step.wake_at, step.step_id
+            )
+        if step.kind == "invoke":
+            return WaitingFor(
+                "child",
+                f"child run {step.child_run_id or '?'}",
+                step.started_at,
+                step.wake_at,
+                step.step_id,
+            )
+        return WaitingFor(
+            "event",
+            f"event “{step.wait_event or '?'}”" + (f" at desk {desk}" if desk else ""),
+            step.started_at,
+            step.wake_at,
+            step.step_id,
+            desk,
+        )
+    if run.status == RunStatus.QUEUED:
+        if run.wake_at is not None and run.wake_at > timezone.now():
+            return WaitingFor("retry", "its retry", run.created_at, run.wake_at)
+        return WaitingFor("worker", "a worker to pick it up", run.enqueued_at or run.created_at)
+    return None
+
+
+# -- step waterfall -----------------------------------------------------------------------------
+OUTCOME_COLOURS = {
+    "completed": "#2f855a",
+    "failed": "#c53030",
+    "retried": "#dd6b20",
+    "running": "#0b6bcb",
+    "waiting": "#b7791f",
+    "sleeping": "#b7791f",
+    "interrupted": "#718096",
+}
+
+
+@dataclass
+class Bar:
+    step_id: str
+    attempt: int
+    start: datetime
+    end: datetime
+    outcome: str
+
+
+@dataclass
+class Waterfall:
+    svg: SafeString
+    bars: int
+    note: str = ""
+    legend: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _bars(run: Run, steps: list[Step], now: datetime) -> tuple[list[Bar], bool]:
+    """Attempts from ``step.*`` events; steps without such events from their own row."""
+    events = list(
+        TimelineEvent.objects.filter(run=run, type__in=STEP_EVENT_TYPES)
+        .exclude(step_id="")
+        .order_by("seq")
+        .values_list("type", "step_id", "created_at")[: MAX_STEP_EVENTS + 1]
+    )
+    cut = len(events) > MAX_STEP_EVENTS
+    events = events[:MAX_STEP_EVENTS]
+    end_of_run = run.finished_at or now
+    by_id = {step.step_id: step for step in steps}
+    open_at: dict[str, datetime] = {}
+    attempts: dict[str, int] = {}
+    bars: list[Bar] = []
+    for type_, step_id, at in events:
+        if type_ in ("step.started", "run.waiting", "run.sleeping"):
+            open_at.setdefault(step_id, at)
+            continue
+        start = open_at.pop(step_id, None)
+        if start is None:
+            step = by_id.get(step_id)
+            start = (step.started_at if step is not None else None) or at
+        attempts[step_id] = attempts.get(step_id, 0) + 1
+        if type_ == "step.completed":
+            outcome = "completed"
+        else:
+            step = by_id.get(step_id)
+            final = step is not None and step.status == StepStatus.FAILED
+            outcome = "failed" if final else "retried"
+        bars.append(Bar(step_id, attempts[step_id], start, max(at, start), outcome))
+    for step_id, start in open_at.items():
+        step = by_id.get(step_id)
+        status = step.status if step is not None else "running"
+        if run.is_finished and status in (
+            StepStatus.RUNNING,
+            StepStatus.WAITING,
+            StepStatus.SLEEPING,
+        ):
+            status = "interrupted"
+        attempts[step_id] = attempts.get(step_id, 0) + 1
+        bars.append(Bar(step_id, attempts[step_id], start, max(end_of_run, start), status))
+    drawn = {bar.step_id for bar in bars}
+    for step in steps:  # quiet steps (timeline-only records) and rows older than the events
+        if step.step_id in drawn or step.started_at is None:
+            continue
+        status = step.status
+        end = step.finished_at
+        if end is None:
+            end = end_of_run
+            if run.is_finished and status != StepStatus.COMPLETED:
+                status = "interrupted"
+        bars.append(
+            Bar(
+                step.step_id,
+                max(step.attempts, 1),
+                step.started_at,
+                max(end, step.started_at),
+                status,
+            )
+        )
+    bars.sort(key=lambda bar: bar.start)
+    return bars, cut
+
+
+def _axis_label(seconds: float) -> str:
+    return "0" if seconds <= 0 else duration(seconds)
+
+
+def waterfall(run: Run, steps: list[Step], now: datetime | None = None) -> Waterfall:
+    """Server-rendered SVG: one row per step, one bar per attempt, to scale in time."""
+    now = now or timezone.now()
+    bars, cut = _bars(run, steps, now)
+    note = ""
+    if cut:
+        note = f"Drawn from the first {MAX_STEP_EVENTS} step events."
+    if len(bars) > MAX_BARS:
+        note = f"Showing the first {MAX_BARS} of {len(bars)} step attempts."
+        bars = bars[:MAX_BARS]
+    if not bars:
+        return Waterfall(svg=mark_safe(""), bars=0, note="No step has started yet.")
+    origin = min([run.started_at or bars[0].start, bars[0].start, run.created_at or bars[0].start])
+    origin = min(origin, bars[0].start)
+    finish = max([bar.end for bar in bars] + [run.finished_at or bars[-1].end])
+    total = max((finish - origin).total_seconds(), 0.001)
+
+    rows: dict[str, int] = {}
+    for bar in bars:
+        rows.setdefault(bar.step_id, len(rows))
+    label_w, chart_w, row_h, top = 200, 780, 18, 22
+    width = label_w + chart_w + 20
+    height = top + row_h * len(rows) + 6
+
+    def x(at: datetime) -> float:
+        return label_w + chart_w * (at - origin).total_seconds() / total
+
+    ticks = []
+    step = _nice_step(total / 5)
+    count = math.floor(total / step) + 1
+    for i in range(min(count, 12)):
+        seconds = i * step
+        tx = label_w + chart_w * seconds / total
+        ticks.append((tx, _axis_label(seconds)))
+    parts: list[str] = []
+    parts.append(
+        format_html_join(
+            "",
+            '<line x1="{0}" x2="{0}" y1="{1}" y2="{2}" class="wf-grid"/>'
+            '<text x="{0}" y="14" class="wf-tick">{3}</text>',
+            ((f"{tx:.1f}", top - 4, height, label) for tx, label in ticks),
+        )
+    )
+    for step_id, row in rows.items():
+        y = top + row * row_h
+        label = step_id if len(step_id) <= 30 else step_id[:14] + "…" + step_id[-14:]
+        parts.append(
+            format_html(
+                '<text x="{}" y="{}" class="wf-label"><title>{}</title>{}</text>',
+                label_w - 8,
+                y + 13,
+                step_id,
+                label,
+            )
+        )
+    for bar in bars:
+        y = top + rows[bar.step_id] * row_h + 3
+        x0 = x(bar.start)
+        w = max(x(bar.end) - x0, 2.0)
+        took = duration(bar.end - bar.start)
+        parts.append(
+            format_html(
+                '<rect x="{}" y="{}" width="{}" height="{}" rx="2" fill="{}" '
+                'class="wf-bar" data-step-id="{}" data-outcome="{}"><title>{} · attempt {} · '
+                "{} · {} (from {} to {})</title></rect>",
+                f"{x0:.1f}",
+                y,
+                f"{w:.1f}",
+                row_h - 6,
+                OUTCOME_COLOURS.get(bar.outcome, "#718096"),
+                bar.step_id,
+                bar.outcome,
+                bar.step_id,
+                bar.attempt,
+                bar.outcome,
+                took,
+                exact_time(bar.start),
+                exact_time(bar.end),
+            )
+        )
+    svg = format_html(
+        '<svg class="wf-svg" viewBox="0 0 {w} {h}" width="100%" role="img" '
+        'aria-label="Step waterfall" style="max-width:{w}px">{}</svg>',
+        SafeString("".join(parts)),  # each part is built with format_html above
+        w=width,
+        h=height,
+    )
+    outcomes = sorted({bar.outcome for bar in bars})
+    legend = [(name, OUTCOME_COLOURS.get(name, "#718096")) for name in outcomes]
+    return Waterfall(svg=svg, bars=len(bars), note=note, legend=legend)
+
+
+def _nice_step(raw: float) -> float:
+    """1, 2 or 5 times a power of ten, at least ``raw``."""
+    if raw <= 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 5, 10):
+        if raw <= factor * power:
+            return factor * power
+    return 10 * power
+
+
+# -- timeline page ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TimelinePage:
+    events: list[TimelineEvent]
+    number: int
+    pages: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+
+def timeline_page(run: Run, number: Any) -> TimelinePage:
+    """Page ``number`` (1-based) of the run's timeline, 50 rows by ``seq``.
+
+    ``seq`` is gapless per run (``next_seq`` hands out 1, 2, 3 ...), so page ``n`` starts
+    after ``seq = (n - 1) * 50``: a range read on the ``(run, seq)`` index whatever the
+    page, and the page count comes from ``next_seq`` without ``COUNT(*)``.
+    """
+    try:
+        number = max(1, int(number))
+    except (TypeError, ValueError):
+        number = 1
+    known = max(run.next_seq - 1, 0)
+    pages = max(1, math.ceil(known / TIMELINE_PAGE))
+    number = min(number, max(pages, 1)) if known else 1
+    rows = list(
+        TimelineEvent.objects.filter(run=run, seq__gt=(number - 1) * TIMELINE_PAGE)
+        .order_by("seq")
+        .only("seq", "type", "step_id", "payload", "created_at", "run_id")[: TIMELINE_PAGE + 1]
+    )
+    has_next = len(rows) > TIMELINE_PAGE
+    return TimelinePage(rows[:TIMELINE_PAGE], number, max(pages, number + int(has_next)), has_next)
+
+
+def timeline_after(run: Run, after_seq: int, limit: int = 20) -> list[dict[str, Any]]:
+    rows = (
+        TimelineEvent.objects.filter(run=run, seq__gt=after_seq)
+        .order_by("seq")
+        .values_list("seq", "type", "step_id", "created_at")[:limit]
+    )
+    return [
+        {"seq": seq, "type": type_, "stepId": step_id, "time": exact_time(at)}
+        for seq, type_, step_id, at in rows
+    ]
+
+
+# -- linked runs -----------------------------------------------------------------------------------
+def linked(runs: QuerySet[Run]) -> tuple[list[Run], bool]:
+    rows = list(
+        runs.order_by("-created_at").only("id", "function_id", "status", "created_at")[
+            : MAX_LINKED_RUNS + 1
+        ]
+    )
+    return rows[:MAX_LINKED_RUNS], len(rows) > MAX_LINKED_RUNS
+
+
+# -- input schema ----------------------------------------------------------------------------
+def input_schema(function_id: str) -> dict[str, Any] | None:
+    """The function's input JSON Schema (from its pydantic model), if it declares one."""
+    function = _registry.get_function(function_id)
+    if function is None or function.input_model is None:
+        return None
+    try:
+        return function.input_model.model_json_schema()
+    except Exception:  # a model pydantic cannot express as JSON Schema: no client-side check
+        return None
+
+
+def run_duration(run: Run, now: datetime | None = None) -> str:
+    start = run.started_at or run.created_at
+    if start is None:
+        return "-"
+    end = run.finished_at or (now or timezone.now())
+    suffix = "" if run.finished_at else " so far"
+    return duration(max(end - start, timedelta(0))) + suffix

@@ -1,8 +1,9 @@
 """``manage.py rawr``: the operator's command.
 
 Subcommands: ``manifest [--check]``, ``schema [--check]``, ``apikey create|list|revoke``,
-``demo``, and for the durable runtime ``doctor`` (a real run through broker and worker,
-with timings), ``runs`` (recent runs) and ``sweep`` (one sweeper pass).
+``demo``, ``seed`` (realistic runs in bulk, for the scale drill), and for the durable
+runtime ``doctor`` (a real run through broker and worker, with timings), ``runs`` (recent
+runs) and ``sweep`` (one sweeper pass).
 Exit codes: 0 ok, 1 failure (stale file, unknown key, failed doctor run), 2 bad usage,
 3 doctor timeout (no worker, or too slow).
 """
@@ -57,6 +58,13 @@ class Command(BaseCommand):
         from coordination.cli import add_arguments as add_workflow_arguments
 
         add_workflow_arguments(workflow)
+
+        seed = sub.add_parser(
+            "seed", help="Fill the database with realistic runs for the scale drill (idempotent)."
+        )
+        from coordination.seed import add_arguments as add_seed_arguments
+
+        add_seed_arguments(seed)
 
         demo = sub.add_parser("demo", help="Create demo documents (idempotent).")
         demo.add_argument("--staff-user", action="store_true", help="Also create demo/demo.")
@@ -228,6 +236,14 @@ class Command(BaseCommand):
     # -- coordination workflows ----------------------------------------------------
     def _cmd_workflow(self, options: dict[str, Any]) -> None:
         from coordination.cli import run_command
+
+        code = run_command(options, self.stdout, self.stderr)
+        if code:
+            sys.exit(code)
+
+    # -- scale drill -----------------------------------------------------------------
+    def _cmd_seed(self, options: dict[str, Any]) -> None:
+        from coordination.seed import run_command
 
         code = run_command(options, self.stdout, self.stderr)
         if code:

@@ -26,3 +26,5 @@ class RunAdmin(RunPageMixin, RunListMixin, FastChangelist):
 
 
 admin.site.register(Event, EventAdmin)
+from workflows.admin import dashboard  # noqa: E402, F401  (registers the index panel)
+from workflows.admin import approvals  # noqa: E402, F401  (the inbox and Approval admin)

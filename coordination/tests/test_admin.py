@@ -1,4 +1,7 @@
-"""The coordination admin: JSON import through the service, codes on refusal, read-only rows."""
+"""The coordination admin: JSON import through the service, codes on refusal, read-only rows.
+
+The canvas endpoints (validate, save, run, export, versions) are in ``test_canvas.py``.
+"""
 
 from __future__ import annotations
 
@@ -37,6 +40,8 @@ def test_import_saves_through_the_service(admin_client_):
     response = post_document(admin_client_, linear)
     assert response.status_code == 302
     row = WorkflowVersion.objects.get()
+    # The import opens the new version's canvas.
+    assert response.url == reverse("admin:coordination_workflowversion_change", args=[row.pk])
     assert (row.workflow_id, row.version, row.created_by) == ("linear-review", 1, "root")
     assert row.desks.count() == 3 and row.handoffs.count() == 2
     exported = selectors.workflow_export(workflow_id="linear-review")
@@ -99,14 +104,21 @@ def test_versions_are_read_only(admin_client_):
     change_url = reverse("admin:coordination_workflowversion_change", args=[row.pk])
     page = admin_client_.get(change_url)
     assert page.status_code == 200
+    # The version's page is its canvas: the desks and handoffs are listed (server-side)...
+    desks = page.context["desks"]
+    assert [(d["deskId"], d["kind"]) for d in desks][3:5] == [
+        ("merge", "desk:join"),
+        ("approval", "desk:human-wait"),
+    ]
     text = page.content.decode()
-    assert "merge" in text and "desk:human-wait" in text  # the desk inline
-    assert "h-approval-ship" in text  # the handoff inline
+    assert 'data-desk-id="merge"' in text and "desk:human-wait" in text
+    assert 'data-handoff-id="h-approval-ship"' in text
+    # ...and editing makes a NEW version: there is no change form of this one.
     assert 'name="_save"' not in text
-    assert "Edit as a new version" in text
+    assert 'id="canvas-save"' in text and "Save as new version" in text
 
     before = dict(WorkflowVersion.objects.values().get(pk=row.pk))
-    admin_client_.post(change_url, {"document_json": "{}"})
+    assert admin_client_.post(change_url, {"document_json": "{}"}).status_code == 403
     assert dict(WorkflowVersion.objects.values().get(pk=row.pk)) == before
 
     delete_url = reverse("admin:coordination_workflowversion_delete", args=[row.pk])
@@ -114,14 +126,25 @@ def test_versions_are_read_only(admin_client_):
     assert WorkflowVersion.objects.filter(pk=row.pk).exists()
 
 
-def test_add_form_can_start_from_a_stored_version(admin_client_):
+def test_add_canvas_and_import_form_can_start_from_a_stored_version(admin_client_):
     services.workflow_save(document=example_documents()[0], by="seed")
     services.workflow_save(document={**example_documents()[0], "name": "Second"}, by="seed")
-    response = admin_client_.get(reverse(ADD_URL), {"from": "linear-review", "version": "1"})
-    initial = json.loads(response.context["adminform"].form.initial["document_json"])
+    canvas = admin_client_.get(reverse(ADD_URL), {"from": "linear-review", "version": "1"})
+    assert canvas.templates[0].name.endswith("workflowversion/canvas.html")
+    initial = canvas.context["document"]
     assert (initial["version"], initial["name"]) == (1, "Linear review")
     latest = admin_client_.get(reverse(ADD_URL), {"from": "linear-review"})
-    assert json.loads(latest.context["adminform"].form.initial["document_json"])["version"] == 2
+    assert latest.context["document"]["version"] == 2
+    empty = admin_client_.get(reverse(ADD_URL))
+    assert empty.context["document"]["desks"] == [] and empty.context["original"] is None
+
+    form = admin_client_.get(
+        reverse(ADD_URL), {"form": "import", "from": "linear-review", "version": "1"}
+    )
+    document = json.loads(form.context["adminform"].form.initial["document_json"])
+    assert (document["version"], document["name"]) == (1, "Linear review")
+    odd = admin_client_.get(reverse(ADD_URL), {"from": "linear-review", "version": "²"})
+    assert odd.status_code == 200 and odd.context["document"]["version"] == 2
 
 
 def test_desk_memory_admin_is_read_only(admin_client_):

@@ -46,14 +46,13 @@
       selector: "node",
       style: {
         shape: "round-rectangle",
-        width: 190,
-        height: 58,
+        width: 170,
+        height: 54,
         "background-color": "#ffffff",
         "border-width": 2,
         "border-color": "#8a9bb0",
-        label: "data(label)",
         "text-wrap": "wrap",
-        "text-max-width": 176,
+        "text-max-width": 158,
         "text-valign": "center",
         "text-halign": "center",
         "font-family": "Helvetica, Arial, sans-serif",
@@ -62,6 +61,8 @@
         "line-height": 1.3,
       },
     },
+    // Only the graph's own elements have labels (edgehandles' ghost elements have none).
+    { selector: "node[label], edge[label]", style: { label: "data(label)" } },
     { selector: "node.entry", style: { "border-width": 3, "border-color": "#264b73" } },
     { selector: "node.kind-join", style: { shape: "round-hexagon", width: 200 } },
     { selector: "node.kind-human-wait", style: { shape: "round-octagon" } },
@@ -107,7 +108,6 @@
         "target-arrow-color": "#8a9bb0",
         "target-arrow-shape": "triangle",
         "arrow-scale": 1.1,
-        label: "data(label)",
         "font-size": 11,
         "font-family": "Menlo, Consolas, monospace",
         color: "#334",
@@ -167,7 +167,8 @@
   }
 
   /* The cytoscape elements for a document, plus a structural key that changes only when
-     desks or handoffs are added, removed or rewired (then a new layout is needed). */
+     desks or handoffs are added, removed or rewired (then a new layout is needed); renaming
+     a desk keeps its node (ids are positions in the document), so it keeps its place. */
   function elementsFor(doc) {
     doc = doc && typeof doc === "object" ? doc : {};
     var desks = list(doc.desks);
@@ -203,7 +204,7 @@
         },
         classes: classes.join(" "),
       });
-      structure.push("d:" + deskId);
+      structure.push(id);
     });
 
     function endpoint(deskId) {
@@ -246,7 +247,7 @@
         },
         classes: "handoff",
       });
-      structure.push("h:" + from + ">" + to);
+      structure.push(edges[edges.length - 1].data.source + ">" + edges[edges.length - 1].data.target);
     });
     return { elements: nodes.concat(edges), structure: structure.join("|") };
   }
@@ -298,25 +299,36 @@
     });
     var structure = built.structure;
 
+    // Only the document's own elements (not an edge being drawn) are laid out and fitted.
+    function own() {
+      return cy.$("node.desk, node.missing, edge.handoff");
+    }
+
     function layout() {
-      cy.layout({
-        name: "dagre",
-        rankDir: direction,
-        nodeSep: 40,
-        rankSep: direction === "LR" ? 150 : 90,
-        edgeSep: 20,
-        padding: 24,
-        fit: true,
-        animate: false,
-      }).run();
+      own()
+        .layout({
+          name: "dagre",
+          rankDir: direction,
+          nodeSep: 36,
+          rankSep: direction === "LR" ? 90 : 50,
+          edgeSep: 20,
+          // A handoff with a condition gets a longer edge, so its label fits between desks.
+          minLen: function (edge) {
+            return edge.data("base") ? 2 : 1;
+          },
+          padding: 24,
+          fit: false,
+          animate: false,
+        })
+        .run();
       fitCapped();
     }
 
     function fitCapped() {
-      cy.fit(undefined, 24);
+      cy.fit(own(), 24);
       if (cy.zoom() > 1.25) {
         cy.zoom(1.25);
-        cy.center();
+        cy.center(own());
       }
     }
 

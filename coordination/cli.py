@@ -15,6 +15,7 @@ from typing import Any, TextIO
 from rawr_site.contract import BoundaryContext, Principal, RawrError
 
 OK, FAILURE, USAGE = 0, 1, 2
+_DECIDED = {"approve": "approved", "reject": "rejected"}
 CLI_PRINCIPAL = Principal(kind="system", id="cli", name="cli", first_party=True)
 
 
@@ -104,7 +105,10 @@ def run_command(options: dict[str, Any], out: TextIO, err: TextIO) -> int:
                 options,
                 out,
                 result,
-                lambda r: f"{r.decision}d desk {r.desk_id} of run {r.run_id} (event {r.event_id})",
+                lambda r: (
+                    f"{_DECIDED.get(r.decision, r.decision)} desk {r.desk_id} "
+                    f"of run {r.run_id} (event {r.event_id})"
+                ),
             )
     except UsageError as exc:
         err.write(f"error: {exc}\n")

@@ -89,3 +89,45 @@ def test_failures_exit_1_and_bad_usage_exits_2(tmp_path, fanout_file) -> None:
     drain()
     code, _, err = rawr("approve", "cli-2", "ship")
     assert code == 1 and "DESK_NOT_WAITING" in err
+
+
+def test_status_and_run_wait_say_which_desk_waits_for_approval(fanout_file) -> None:
+    rawr("create", str(fanout_file))
+    rawr("run", "fanout-approval", "--run-id", "cli-wait")
+    drain()
+
+    code, out, _ = rawr("status", "cli-wait")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("run cli-wait: running")
+    assert lines[1].startswith("  waiting for approval at desk approval since 20")
+    assert "(times out at 20" in lines[1]
+    code, out, _ = rawr("status", "cli-wait", "--json")
+    waiting = json.loads(out)["waitingFor"]
+    assert waiting["deskId"] == "approval" and waiting["since"] < waiting["timeoutAt"]
+
+    # Re-running with the same id is idempotent; --wait gives up and says why.
+    code, _, err = rawr(
+        "run", "fanout-approval", "--run-id", "cli-wait", "--wait", "--timeout", "0.2"
+    )
+    assert code == 1
+    assert "run cli-wait: running (waiting for approval at desk approval since" in err
+    assert "still running after 0.2s: waiting for approval at desk approval" in err
+    assert "rawr workflow approve cli-wait approval" in err
+    assert "is a worker running" not in err
+
+    code, out, _ = rawr("approve", "cli-wait", "approval", "--reject")
+    assert code == 0 and out.startswith("rejected desk approval of run cli-wait")
+    drain()
+    code, out, _ = rawr("status", "cli-wait")
+    assert code == 1 and "waiting for approval" not in out and "rejected by system:cli" in out
+
+
+def test_run_wait_without_a_worker_still_blames_the_missing_worker(fanout_file) -> None:
+    rawr("create", str(fanout_file))
+    code, _, err = rawr(
+        "run", "fanout-approval", "--run-id", "cli-idle", "--wait", "--timeout", "0.2"
+    )
+    assert code == 1 and "run cli-idle: queued" in err
+    assert "is a worker running? `celery -A rawr_site worker`" in err
+    assert "waiting for approval" not in err

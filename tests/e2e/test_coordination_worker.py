@@ -251,6 +251,8 @@ def test_fanout_waits_at_approval_then_completes_with_both_reviews(api: Api, req
     _waiting_at(run_id, "approval")
     run = api.status(run_id)
     assert run["status"] == "running" and "finishedAt" not in run and "output" not in run
+    assert run["waitingFor"]["deskId"] == "approval"
+    assert run["waitingFor"]["since"] < run["waitingFor"]["timeoutAt"]
     events = _events(api.timeline(run_id))
     assert events[-1] == ("desk.started", "approval")
     completed = [desk for kind, desk in events if kind == "desk.completed"]
@@ -279,6 +281,7 @@ def test_fanout_waits_at_approval_then_completes_with_both_reviews(api: Api, req
 
     run = _finished(api, run_id)
     assert run["status"] == "completed", run.get("error")
+    assert "waitingFor" not in run
     output = run["output"]
     assert (output["deskId"], output["status"]) == ("ship", "ok")
     approval = output["received"]

@@ -60,6 +60,8 @@ def _percent(value: float) -> str:
 
 
 def _rate(value: float) -> str:
+    if value < 1:
+        return f"{value:.2f}"
     return f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
 
 

@@ -291,7 +291,7 @@ def test_every_figure_of_the_default_window_equals_a_database_count(superuser_cl
         "since": page.section["data-since"].replace("+00:00", "Z"),
     }
     per_minute = finished.count() / (24 * 60)
-    assert page.figure("throughput") == f"{per_minute:,.1f}"
+    assert page.figure("throughput") == f"{per_minute:.2f}"  # under 1/min: two decimals
 
     # Per function: finished, failed, failure rate, p50 / p95 of finished_at - started_at.
     functions = set(finished.values_list("function_id", flat=True))
@@ -361,7 +361,7 @@ def test_current_rate_counts_the_last_five_minutes(superuser_client, now):
             created=now - timedelta(minutes=minutes + 1), finished=now - timedelta(minutes=minutes)
         )
     page = read(superuser_client, "/admin/?window=1h")
-    assert page.figure("throughput-current") == f"{3 / 5:.1f}"
+    assert page.figure("throughput-current") == f"{3 / 5:.2f}"
     assert number(page.figure("finished-total")) == 4
 
 

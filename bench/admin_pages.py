@@ -14,7 +14,8 @@ p50, p95, p95 / baseline p95, the status code (a page that answers anything but 
 shown, not hidden; a page not built yet is a 404) and the SQL queries of one request.
 
 For every page whose p95 is over ``--budget-ms`` (300), it prints that page's slowest
-query and its ``EXPLAIN (ANALYZE, BUFFERS)`` plan. See bench/README.md.
+query with its ``EXPLAIN (ANALYZE, BUFFERS)`` plan, and a profile of one request (when
+the time is not in SQL, it is in Python). See bench/README.md.
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ def main() -> int:
     for page in slow:
         print()
         print(explain(page))
+        print()
+        print(profile(page))
     return 0
 
 
@@ -365,6 +368,25 @@ def explain(page: Page) -> str:
             out += ["", *(row[0] for row in cursor.fetchall())]
             transaction.set_rollback(True)
     return "\n".join(out)
+
+
+def profile(page: Page, top: int = 30) -> str:
+    """Where one request of the page spends its time when SQL is not the whole story."""
+    import cProfile
+    import io
+    import pstats
+
+    client = _client()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    client.get(page.url)
+    profiler.disable()
+    text = io.StringIO()
+    stats = pstats.Stats(profiler, stream=text).strip_dirs().sort_stats("cumulative")
+    stats.print_stats(top)
+    lines = [line for line in text.getvalue().splitlines() if line.strip()]
+    start = next((i for i, line in enumerate(lines) if "ncalls" in line), 0)
+    return "\n".join([f"profile of one request (top {top} by cumulative time):", *lines[start:]])
 
 
 if __name__ == "__main__":

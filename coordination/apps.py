@@ -14,4 +14,5 @@ class CoordinationConfig(rawr_apps.CapabilityConfig):
         super().ready()
         # Desk handlers live in ``desks.py`` of any app (registration raises on duplicates).
         autodiscover_modules("desks")
+        import coordination.run_columns  # the run list's workflow-id column
         import coordination.run_panel  # noqa: F401  (the run page's desk graph panel)

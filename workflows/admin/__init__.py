@@ -26,5 +26,7 @@ class RunAdmin(RunPageMixin, RunListMixin, FastChangelist):
 
 
 admin.site.register(Event, EventAdmin)
-from workflows.admin import dashboard  # noqa: E402, F401  (registers the index panel)
-from workflows.admin import approvals  # noqa: E402, F401  (the inbox and Approval admin)
+
+# Modules that register console pages on import: the approvals inbox and Approval admin,
+# and the dashboard panel on the index.
+from workflows.admin import approvals, dashboard  # noqa: E402, F401

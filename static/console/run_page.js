@@ -198,13 +198,16 @@
     setText("run-attempt", String(data.attempt));
     setText("run-duration", data.duration);
     if (data.finishedAt) setText("run-finished", data.finishedAt);
+    if (data.startedAt) setText("run-started", data.startedAt);
+    if (data.stepsHtml) setHTML("waterfall", data.stepsHtml);
+    setText("timeline-count", String(data.lastSeq));
     waitingText(data.waitingFor);
     appendTimeline(data.timeline || []);
     if (data.timeline && data.timeline.length) lastSeq = data.timeline[data.timeline.length - 1].seq;
     listeners.forEach(function (fn) {
       try { fn(data); } catch (e) { if (window.console) console.error(e); }
     });
-    if (data.finished) {
+    if (data.finished && !data.moreTimeline) {
       root.setAttribute("data-active", "0");
       var note = document.getElementById("run-finished-note");
       if (note) note.hidden = false;

@@ -127,16 +127,18 @@ def test_run_list_filters_searches_and_shows_a_run_with_its_timeline(
     expect(_result_rows(page)).to_contain_text(done.pk)
 
     page.get_by_role("link", name=done.pk, exact=True).click()
-    expect(page.locator("h2").first).to_contain_text(done.pk)
+    expect(page.locator("#run-id")).to_have_text(done.pk)
+    expect(page.locator("#run-status")).to_have_text("completed")
     expected_types = list(done.timeline.order_by("seq").values_list("type", flat=True))
     assert expected_types[0] == "run.queued" and expected_types[-1] == "run.completed"
-    expect(page.locator("#timeline-group td.field-type")).to_have_text(expected_types)
-    expect(page.locator("#timeline-group td.field-seq")).to_have_text(
+    expect(page.locator("#timeline-table td.tl-type")).to_have_text(expected_types)
+    expect(page.locator("#timeline-table td.tl-seq")).to_have_text(
         [str(n) for n in range(1, len(expected_types) + 1)]
     )
-    expect(page.locator("#steps-group td.field-step_id")).to_have_text(["price", "send"])
-    expect(page.locator("#steps-group td.field-status")).to_have_text(["Completed"] * 2)
-    expect(page.locator(".field-output_json").first).to_contain_text('"total": 6')
+    expect(page.locator("#steps td.st-id")).to_have_text(["price", "send"])
+    expect(page.locator("#steps td.st-status")).to_have_text(["completed"] * 2)
+    expect(page.locator("#steps td.st-output").first).to_contain_text("6")
+    expect(page.locator("#run-output")).to_contain_text('"total": 6')
     page.screenshot(path=str(RUN_PAGE_SCREENSHOT), full_page=True)
 
 

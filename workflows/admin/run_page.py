@@ -23,6 +23,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -37,6 +38,7 @@ from workflows.admin.display import duration, exact_time, status_badge
 from workflows.models import ACTIVE_STATUSES, Run, RunStatus, Step
 
 RUN_PAGE_TEMPLATE = "admin/workflows/run/run_page.html"
+STEPS_TEMPLATE = "admin/workflows/run/_steps.html"
 #: Session key holding a refused replay input, so the editor shows it again.
 REPLAY_DRAFT_KEY = "rawr_replay_draft"
 #: Largest JSON body accepted from the page's editors.
@@ -292,6 +294,10 @@ class RunPageMixin:
         approval = parts.pending_approval(run) if run.status in ACTIVE_STATUSES else None
         waiting = parts.waiting_for(run, approval)
         panel = run_panel(run.function_id)
+        events, more = parts.timeline_after(run, after)
+        steps_html = (
+            render_to_string(STEPS_TEMPLATE, self.steps_context(run), request) if events else None
+        )
         body = {
             "runId": run.pk,
             "status": run.status,
@@ -302,7 +308,10 @@ class RunPageMixin:
             "duration": parts.run_duration(run),
             "waitingFor": waiting.as_json() if waiting else None,
             "lastSeq": max(run.next_seq - 1, 0),
-            "timeline": parts.timeline_after(run, after),
+            "timeline": events,
+            "moreTimeline": more,
+            "stepsHtml": steps_html,
+            "startedAt": exact_time(run.started_at) if run.started_at else None,
             "panel": panel.live(run) if panel is not None else None,
         }
         return JsonResponse(body, headers={"Cache-Control": "no-store"})
@@ -349,8 +358,8 @@ class RunPageMixin:
         request.current_app = self.admin_site.name
         return TemplateResponse(request, self.change_form_template, context)
 
-    def run_page_context(self, request: HttpRequest, run: Run) -> dict[str, Any]:
-        now = timezone.now()
+    def steps_context(self, run: Run) -> dict[str, Any]:
+        """The steps card: waterfall and table (two queries, whatever the run's size)."""
         steps = list(
             Step.objects.filter(run=run)
             .order_by("position")
@@ -371,7 +380,6 @@ class RunPageMixin:
         )
         more_steps = len(steps) > parts.MAX_STEPS
         steps = steps[: parts.MAX_STEPS]
-        approval = parts.pending_approval(run) if run.status in ACTIVE_STATUSES else None
         raw_url = reverse("admin:workflows_run_raw", args=[quote(run.pk)])
         step_rows = [
             {
@@ -387,6 +395,17 @@ class RunPageMixin:
             }
             for step in steps
         ]
+        return {
+            "waterfall": parts.waterfall(run, steps),
+            "step_rows": step_rows,
+            "more_steps": more_steps,
+            "max_steps": parts.MAX_STEPS,
+        }
+
+    def run_page_context(self, request: HttpRequest, run: Run) -> dict[str, Any]:
+        now = timezone.now()
+        approval = parts.pending_approval(run) if run.status in ACTIVE_STATUSES else None
+        raw_url = reverse("admin:workflows_run_raw", args=[quote(run.pk)])
         children, more_children = parts.linked(Run.objects.filter(parent_run=run))
         replays, more_replays = parts.linked(Run.objects.filter(replay_of=run))
         draft = request.session.pop(REPLAY_DRAFT_KEY, None) if hasattr(request, "session") else None
@@ -413,6 +432,8 @@ class RunPageMixin:
             "original": run,
             "run": run,
             "has_view_permission": True,
+            # The page needs the screen's width; the run list is one click away.
+            "is_nav_sidebar_enabled": False,
             "status_badge": status_badge(run.status),
             "duration": parts.run_duration(run, now),
             "waiting": parts.waiting_for(run, approval),
@@ -422,10 +443,7 @@ class RunPageMixin:
             "error": parts.error_view(run.error),
             "input_html": parts.folded(run.input, f"{raw_url}?part=input"),
             "output_html": parts.folded(run.output, f"{raw_url}?part=output"),
-            "waterfall": parts.waterfall(run, steps, now),
-            "step_rows": step_rows,
-            "more_steps": more_steps,
-            "max_steps": parts.MAX_STEPS,
+            **self.steps_context(run),
             "timeline": parts.timeline_page(run, request.GET.get("tl")),
             "children": children,
             "more_children": more_children,

@@ -18,7 +18,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 
 from workflows import _registry
 from workflows.admin.display import duration, exact_time, folded_json, json_text
@@ -227,7 +227,7 @@ def _bars(run: Run, steps: list[Step], now: datetime) -> tuple[list[Bar], bool]:
         TimelineEvent.objects.filter(run=run, type__in=STEP_EVENT_TYPES)
         .exclude(step_id="")
         .order_by("seq")
-        .values_list("type", "step_id", "created_at")[: MAX_STEP_EVENTS + 1]
+        .values_list("type", "step_id", "created_at", "payload__final")[: MAX_STEP_EVENTS + 1]
     )
     cut = len(events) > MAX_STEP_EVENTS
     events = events[:MAX_STEP_EVENTS]
@@ -236,7 +236,7 @@ def _bars(run: Run, steps: list[Step], now: datetime) -> tuple[list[Bar], bool]:
     open_at: dict[str, datetime] = {}
     attempts: dict[str, int] = {}
     bars: list[Bar] = []
-    for type_, step_id, at in events:
+    for type_, step_id, at, final in events:
         if type_ in ("step.started", "run.waiting", "run.sleeping"):
             open_at.setdefault(step_id, at)
             continue
@@ -248,9 +248,8 @@ def _bars(run: Run, steps: list[Step], now: datetime) -> tuple[list[Bar], bool]:
         if type_ == "step.completed":
             outcome = "completed"
         else:
-            step = by_id.get(step_id)
-            final = step is not None and step.status == StepStatus.FAILED
-            outcome = "failed" if final else "retried"
+            # ``final`` marks the failure that failed the step; earlier ones were retried.
+            outcome = "failed" if final is True else "retried"
         bars.append(Bar(step_id, attempts[step_id], start, max(at, start), outcome))
     for step_id, start in open_at.items():
         step = by_id.get(step_id)
@@ -301,7 +300,7 @@ def waterfall(run: Run, steps: list[Step], now: datetime | None = None) -> Water
         note = f"Showing the first {MAX_BARS} of {len(bars)} step attempts."
         bars = bars[:MAX_BARS]
     if not bars:
-        return Waterfall(svg=mark_safe(""), bars=0, note="No step has started yet.")
+        return Waterfall(svg=SafeString(""), bars=0, note="No step has started yet.")
     origin = min([run.started_at or bars[0].start, bars[0].start, run.created_at or bars[0].start])
     origin = min(origin, bars[0].start)
     finish = max([bar.end for bar in bars] + [run.finished_at or bars[-1].end])
@@ -310,54 +309,44 @@ def waterfall(run: Run, steps: list[Step], now: datetime | None = None) -> Water
     rows: dict[str, int] = {}
     for bar in bars:
         rows.setdefault(bar.step_id, len(rows))
-    label_w, chart_w, row_h, top = 200, 780, 18, 22
-    width = label_w + chart_w + 20
-    height = top + row_h * len(rows) + 6
+    # Labels and the time axis are HTML at their natural size; the bars are an SVG stretched
+    # to the width available (x in per mille of the run's span), so text never shrinks.
+    row_h = 16
+    height = row_h * len(rows)
 
     def x(at: datetime) -> float:
-        return label_w + chart_w * (at - origin).total_seconds() / total
+        return 1000 * (at - origin).total_seconds() / total
 
-    ticks = []
-    step = _nice_step(total / 5)
-    count = math.floor(total / step) + 1
-    for i in range(min(count, 12)):
-        seconds = i * step
-        tx = label_w + chart_w * seconds / total
-        ticks.append((tx, _axis_label(seconds)))
-    parts: list[str] = []
-    parts.append(
-        format_html_join(
-            "",
-            '<line x1="{0}" x2="{0}" y1="{1}" y2="{2}" class="wf-grid"/>'
-            '<text x="{0}" y="14" class="wf-tick">{3}</text>',
-            ((f"{tx:.1f}", top - 4, height, label) for tx, label in ticks),
-        )
+    tick = _nice_step(total / 5)
+    ticks = [i * tick for i in range(min(math.floor(total / tick) + 1, 12))]
+    axis = format_html_join(
+        "",
+        '<span class="wf-tick" style="left:{}%">{}</span>',
+        ((f"{100 * seconds / total:.2f}", _axis_label(seconds)) for seconds in ticks),
     )
-    for step_id, row in rows.items():
-        y = top + row * row_h
-        label = step_id if len(step_id) <= 30 else step_id[:14] + "…" + step_id[-14:]
-        parts.append(
-            format_html(
-                '<text x="{}" y="{}" class="wf-label"><title>{}</title>{}</text>',
-                label_w - 8,
-                y + 13,
-                step_id,
-                label,
-            )
-        )
-    for bar in bars:
-        y = top + rows[bar.step_id] * row_h + 3
-        x0 = x(bar.start)
-        w = max(x(bar.end) - x0, 2.0)
-        took = duration(bar.end - bar.start)
-        parts.append(
-            format_html(
-                '<rect x="{}" y="{}" width="{}" height="{}" rx="2" fill="{}" '
-                'class="wf-bar" data-step-id="{}" data-outcome="{}"><title>{} · attempt {} · '
-                "{} · {} (from {} to {})</title></rect>",
-                f"{x0:.1f}",
-                y,
-                f"{w:.1f}",
+    grid = format_html_join(
+        "",
+        '<line x1="{0}" x2="{0}" y1="0" y2="{1}" class="wf-grid"/>',
+        ((f"{1000 * seconds / total:.1f}", height) for seconds in ticks),
+    )
+    labels = format_html_join(
+        "",
+        '<div class="wf-label" title="{}">{}</div>',
+        (
+            (step_id, step_id if len(step_id) <= 40 else step_id[:18] + "…" + step_id[-18:])
+            for step_id in rows
+        ),
+    )
+    rects = format_html_join(
+        "",
+        '<rect x="{}" y="{}" width="{}" height="{}" fill="{}" '
+        'class="wf-bar" data-step-id="{}" data-outcome="{}"><title>{} · attempt {} · '
+        "{} · {} (from {} to {})</title></rect>",
+        (
+            (
+                f"{x(bar.start):.2f}",
+                rows[bar.step_id] * row_h + 3,
+                f"{max(x(bar.end) - x(bar.start), 2.5):.2f}",
                 row_h - 6,
                 OUTCOME_COLOURS.get(bar.outcome, "#718096"),
                 bar.step_id,
@@ -365,17 +354,24 @@ def waterfall(run: Run, steps: list[Step], now: datetime | None = None) -> Water
                 bar.step_id,
                 bar.attempt,
                 bar.outcome,
-                took,
+                duration(bar.end - bar.start),
                 exact_time(bar.start),
                 exact_time(bar.end),
             )
-        )
+            for bar in bars
+        ),
+    )
     svg = format_html(
-        '<svg class="wf-svg" viewBox="0 0 {w} {h}" width="100%" role="img" '
-        'aria-label="Step waterfall" style="max-width:{w}px">{}</svg>',
-        SafeString("".join(parts)),  # each part is built with format_html above
-        w=width,
-        h=height,
+        '<div class="wf"><div class="wf-axis">{}</div><div class="wf-body">'
+        '<div class="wf-labels">{}</div><svg class="wf-svg" viewBox="0 0 1000 {}" '
+        'preserveAspectRatio="none" width="100%" height="{}" role="img" '
+        'aria-label="Step waterfall">{}{}</svg></div></div>',
+        axis,
+        labels,
+        height,
+        height,
+        grid,
+        rects,
     )
     outcomes = sorted({bar.outcome for bar in bars})
     legend = [(name, OUTCOME_COLOURS.get(name, "#718096")) for name in outcomes]
@@ -429,16 +425,18 @@ def timeline_page(run: Run, number: Any) -> TimelinePage:
     return TimelinePage(rows[:TIMELINE_PAGE], number, max(pages, number + int(has_next)), has_next)
 
 
-def timeline_after(run: Run, after_seq: int, limit: int = 20) -> list[dict[str, Any]]:
-    rows = (
+def timeline_after(run: Run, after_seq: int, limit: int = TIMELINE_PAGE) -> tuple[list, bool]:
+    """Up to ``limit`` events after ``after_seq`` (the live tail), and whether more follow."""
+    rows = list(
         TimelineEvent.objects.filter(run=run, seq__gt=after_seq)
         .order_by("seq")
-        .values_list("seq", "type", "step_id", "created_at")[:limit]
+        .values_list("seq", "type", "step_id", "created_at")[: limit + 1]
     )
-    return [
+    events = [
         {"seq": seq, "type": type_, "stepId": step_id, "time": exact_time(at)}
-        for seq, type_, step_id, at in rows
+        for seq, type_, step_id, at in rows[:limit]
     ]
+    return events, len(rows) > limit
 
 
 # -- linked runs -----------------------------------------------------------------------------------

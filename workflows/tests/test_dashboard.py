@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import factory
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.cache import cache
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -174,6 +175,14 @@ def now(monkeypatch) -> datetime:
     fixed = timezone.now()
     monkeypatch.setattr(timezone, "now", lambda: fixed)
     return fixed
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """The 7-day figures are cached for a minute; every test starts without them."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
@@ -348,6 +357,28 @@ def test_one_hour_and_seven_day_windows_count_their_own_intervals(superuser_clie
     switch = [link for link in page.links if link.get("href", "").startswith("?window=")]
     assert [link["href"] for link in switch] == ["?window=1h", "?window=24h", "?window=7d"]
     assert [link.get("aria-current") for link in switch] == [None, None, "true"]
+
+
+def test_week_figures_are_reused_for_a_minute_but_attention_figures_are_live(
+    superuser_client, runs, now
+):
+    before = read(superuser_client, "/admin/?window=7d")
+    make_run(created=now - timedelta(hours=3), status="completed")
+    make_run(
+        created=now - timedelta(hours=3), status="running", lease_expires_at=now - timedelta(1)
+    )
+    after = read(superuser_client, "/admin/?window=7d")
+    assert after.figure("created") == before.figure("created")
+    assert number(after.figure("stuck")) == number(before.figure("stuck")) + 1
+    # The day view is computed on every visit.
+    day = read(superuser_client)
+    assert number(day.figure("created")) == (
+        Run.objects.filter(created_at__gte=now - timedelta(hours=23)).count()
+    )
+    cache.clear()
+    assert number(read(superuser_client, "/admin/?window=7d").figure("created")) == (
+        number(before.figure("created")) + 2
+    )
 
 
 def test_unknown_window_falls_back_to_24_hours(superuser_client, runs):

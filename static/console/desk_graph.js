@@ -128,6 +128,7 @@
       },
     },
     {
+      // Drawn above the desks, label just above the line, so a short edge still shows both.
       selector: "edge.has-issue",
       style: {
         "line-color": "#d0312d",
@@ -136,6 +137,14 @@
         width: 3,
         color: "#b01e1a",
         "font-weight": "bold",
+        "font-size": 10,
+        "text-max-width": 96,
+        "text-margin-y": -16,
+        "text-border-width": 1,
+        "text-border-color": "#f1b0a9",
+        "text-border-opacity": 1,
+        "z-index-compare": "manual",
+        "z-index": 20,
       },
     },
     {
@@ -310,7 +319,7 @@
           name: "dagre",
           rankDir: direction,
           nodeSep: 36,
-          rankSep: direction === "LR" ? 90 : 50,
+          rankSep: direction === "LR" ? 110 : 60,
           edgeSep: 20,
           // A handoff with a condition gets a longer edge, so its label fits between desks.
           minLen: function (edge) {
@@ -366,7 +375,9 @@
           edge.toggleClass("has-issue", codes.length > 0);
           edge.data("issueCodes", codes.join(" "));
           var base = edge.data("base");
-          edge.data("label", (codes.length ? "\u26a0 " + codes.join(", ") : "") + (codes.length && base ? "\n" : "") + base);
+          // A zero-width space after "_" lets a long code wrap on a short edge.
+          var flagged = codes.map(function (code) { return "\u26a0 " + code.replace(/_/g, "_\u200b"); });
+          edge.data("label", flagged.concat(base ? [base] : []).join("\n"));
         });
       });
     }

@@ -80,7 +80,9 @@ def _edge_codes(page: Page, index: int) -> str:
 
 
 def test_draw_fix_save_and_run_a_three_desk_workflow(
-    staff_page: Page, live_server, celery_worker_process  # noqa: F811
+    staff_page: Page,
+    live_server,
+    celery_worker_process,  # noqa: F811
 ) -> None:
     page = staff_page
     page.goto("/admin/coordination/workflowversion/add/")

@@ -139,7 +139,9 @@ def run_start(*, request: HttpRequest, workflow_id: str, input: Any) -> str:
 
 
 def _pretty(document: Any) -> list[str]:
-    return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False).splitlines()
+    # Sorted keys: the database (jsonb) does not keep the document's key order, and sorted
+    # keys line equal parts of two versions up.
+    return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True).splitlines()
 
 
 def _by_id(items: Any, key: str) -> dict[str, Any]:

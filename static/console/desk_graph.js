@@ -121,6 +121,7 @@
     {
       selector: "node.has-issue",
       style: {
+        height: 78,
         "border-color": "#d0312d",
         "border-width": 3,
         "border-style": "solid",
@@ -367,7 +368,12 @@
           node.data("state", state || "");
           node.toggleClass("has-issue", codes.length > 0);
           node.data("issueCodes", codes.join(" "));
-          node.data("label", node.data("base") + (codes.length ? "\n\u26a0 " + codes.join(", ") : ""));
+          node.data(
+            "label",
+            [node.data("base")]
+              .concat(codes.map(function (code) { return "\u26a0 " + code.replace(/_/g, "_\u200b"); }))
+              .join("\n")
+          );
         });
         cy.edges().forEach(function (edge) {
           var codes = (byHandoff[edge.data("handoffId")] || []).slice();

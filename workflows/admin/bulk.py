@@ -547,7 +547,14 @@ def _confirmed(model_admin: Any, request: HttpRequest, action: BulkAction) -> Ht
     return HttpResponseRedirect(reverse("admin:workflows_run_bulk_job", args=[job_id]))
 
 
+def _check_any_permission(model_admin: Any, request: HttpRequest) -> None:
+    """403 before anything else for staff who may not operate runs at all."""
+    if not model_admin.has_view_or_change_permission(request) or not allowed_actions(request):
+        raise PermissionDenied
+
+
 def job_view(model_admin: Any, request: HttpRequest, job_id: str) -> HttpResponse:
+    _check_any_permission(model_admin, request)
     job = job_get(request, job_id)
     action = ACTIONS[job["action"]]
     _check_permissions(model_admin, request, action)
@@ -571,6 +578,7 @@ def job_view(model_admin: Any, request: HttpRequest, job_id: str) -> HttpRespons
 
 def step_view(model_admin: Any, request: HttpRequest, job_id: str) -> HttpResponse:
     """POST: the next batch. JSON for the page's script; a redirect for the no-script form."""
+    _check_any_permission(model_admin, request)
     if request.method != "POST":
         return JsonResponse({"error": "POST to run the next batch"}, status=405)
     action = ACTIONS[job_get(request, job_id)["action"]]

@@ -57,7 +57,7 @@ __all__ = [
 #: Characters of a run id shown in the list (the full id is copied and linked).
 SHORT_ID_CHARS = 12
 #: Characters of a correlation id shown in the list (the full one is in the title).
-SHORT_CORRELATION_CHARS = 18
+SHORT_CORRELATION_CHARS = 14
 
 COPY_ICON = mark_safe(
     '<svg viewBox="0 0 16 16" width="13" height="13" aria-hidden="true" focusable="false">'
@@ -175,8 +175,8 @@ class CreatedFilter(ParamFilter):
     parameters = ("since", "until")
     links = tuple((key, label) for key, (label, _delta) in QUICK_SINCE.items())
     inputs = (
-        ("since", "From", "2026-12-01T09:00 or 1h"),
-        ("until", "Until", "2026-12-01T18:00"),
+        ("since", "From", "ISO time, or 1h / 24h / 7d"),
+        ("until", "Until", "ISO time"),
     )
 
 
@@ -284,10 +284,14 @@ class RunListMixin:
     actions = ("cancel_runs", "retry_runs", "replay_runs")
 
     def get_list_display(self, request: HttpRequest) -> list[Any]:
+        # A subject column is blank for other functions: left out when the list is
+        # filtered to one of those.
+        function_id = request.GET.get("function_id")
+        subjects = [s for s in run_subjects() if not function_id or s.function_id == function_id]
         return [
             "run_id",
             "function",
-            *(subject_column(subject) for subject in run_subjects()),
+            *(subject_column(subject) for subject in subjects),
             "status_badge",
             "started",
             "duration",

@@ -114,7 +114,7 @@ def test_columns_show_short_copyable_id_function_workflow_status_and_correlation
     rows = {row.pk: row for row in response.context["cl"].result_list}
     assert WORKFLOW_ID.display(rows[review.pk]) == "linear-review"
     assert WORKFLOW_ID.display(rows[done.pk]) == "", "blank for other functions"
-    assert "cid-columns-012345…" in page and 'title="cid-columns-0123456789abcdef"' in page
+    assert "cid-columns-01…" in page and 'title="cid-columns-0123456789abcdef"' in page
 
 
 def test_a_run_with_odd_stored_input_still_lists(functions) -> None:

@@ -254,12 +254,8 @@ class RunPageMixin:
     def _decide_view(self, request: HttpRequest, run: Run) -> HttpResponse:
         if not self._may(request, "decide"):
             raise PermissionDenied
-        decide = getattr(services, "approval_decide", None)
         decision = request.POST.get("decision", "")
         approval_id = request.POST.get("approval_id", "")
-        if decide is None:
-            messages.error(request, "Approvals are not available in this version.")
-            return self._back(run)
         if decision not in ("approve", "reject") or not approval_id:
             messages.error(request, "Not decided: choose approve or reject.")
             return self._back(run)
@@ -271,7 +267,7 @@ class RunPageMixin:
             return self._back(run)
         try:
             payload = parse_editor_json(request.POST.get("payload"), empty=None)
-            approval = decide(
+            approval = services.approval_decide(
                 approval_id=approval_id, decision=decision, payload=payload, by=self._by(request)
             )
         except (EditorError, RawrError) as exc:

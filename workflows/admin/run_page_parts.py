@@ -9,7 +9,6 @@ Every function here reads (never writes) and takes whatever a client managed to 
 
 from __future__ import annotations
 
-import importlib
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,15 +21,17 @@ from django.utils.safestring import SafeString
 
 from workflows import _registry
 from workflows.admin.display import duration, exact_time, folded_json, json_text
-from workflows.models import Run, RunStatus, Step, StepStatus, TimelineEvent
+from workflows.models import Approval, Run, RunStatus, Step, StepStatus, TimelineEvent
+from workflows.selectors import approval_pending_for_run
 
 #: Timeline rows per page.
 TIMELINE_PAGE = 50
 #: Steps listed in the table (a run with more is shown in part, with a note).
-MAX_STEPS = 300
-#: Bars drawn in the waterfall, and step events read to draw them.
+MAX_STEPS = 100
+#: Bars drawn in the waterfall, and step events read to draw them (an attempt is a start
+#: and an outcome, so twice the bars and a margin for waits).
 MAX_BARS = 300
-MAX_STEP_EVENTS = 3000
+MAX_STEP_EVENTS = 2 * MAX_BARS + 100
 #: Children / replays linked from the page.
 MAX_LINKED_RUNS = 20
 #: JSON longer than this is cut in the page; the raw endpoint serves all of it.
@@ -106,13 +107,9 @@ def error_summary(error: Any) -> str:
 
 
 # -- what the run waits for ----------------------------------------------------------------
-def pending_approval(run: Run) -> Any:
-    """The run's pending approval, through the approvals selector (absent on old checkouts)."""
-    selectors = importlib.import_module("workflows.selectors")
-    pending_for_run = getattr(selectors, "approval_pending_for_run", None)
-    if pending_for_run is None:
-        return None
-    return pending_for_run(run_id=run.pk)
+def pending_approval(run: Run) -> Approval | None:
+    """The approval the run waits for now, if any (one indexed query)."""
+    return approval_pending_for_run(run_id=run.pk)
 
 
 @dataclass(frozen=True)
@@ -139,21 +136,19 @@ class WaitingFor:
         }
 
 
-def waiting_for(run: Run, approval: Any) -> WaitingFor | None:
+def waiting_for(run: Run, approval: Approval | None) -> WaitingFor | None:
     """One query at most (the parked step); ``approval`` is already loaded by the caller."""
     if run.status in (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED):
         return None
     if approval is not None:
-        desk = getattr(approval, "desk_id", "") or ""
-        title = getattr(approval, "title", "") or "approval"
-        where = f" at desk {desk}" if desk else ""
+        where = f" at desk {approval.desk_id}" if approval.desk_id else ""
         return WaitingFor(
             "approval",
-            f"approval “{title}”{where}",
-            since=getattr(approval, "created_at", None),
-            timeout_at=getattr(approval, "timeout_at", None),
-            step_id=getattr(approval, "step_id", "") or "",
-            desk_id=desk,
+            f"approval “{approval.title or 'approval'}”{where}",
+            since=approval.created_at,
+            timeout_at=approval.timeout_at,
+            step_id=approval.step_id,
+            desk_id=approval.desk_id,
         )
     if run.status in (RunStatus.WAITING, RunStatus.SLEEPING):
         step = (

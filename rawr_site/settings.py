@@ -148,7 +148,7 @@ RAWR_CONSOLE_GROUPS = {
     "Runs": ["workflows"],
     "Coordination": ["coordination"],
     "Capabilities": [],
-    "Access": ["auth", "host"],
+    "Access": ["auth", "rawr"],
 }
 # Reachable by URL, out of the navigation: Celery-level monitoring rows.
 RAWR_CONSOLE_HIDDEN_APPS = ["django_celery_results"]

@@ -174,7 +174,7 @@ def test_bad_decisions_are_refused_and_change_nothing(
 @pytest.mark.usefixtures("functions")
 def test_timeout_returns_none_and_expires_the_approval() -> None:
     run = trigger("t.beta.quick").run
-    drain()
+    drain(now=timezone.now())  # only the start, never the wake-up (however slow this is)
     approval = approval_pending_for_run(run_id=run.pk)
     assert approval.timeout_at is not None
     time.sleep(0.12)
@@ -203,18 +203,21 @@ def test_cancelling_the_run_cancels_its_approval() -> None:
 
 
 def test_a_run_that_fails_while_waiting_expires_its_approval() -> None:
-    @durable_function("t.deadline", timeout=0.05, retries=0)
-    def deadline(ctx, step):
-        return step.wait_for_approval("ok", title="Too slow", timeout=0.1)
+    """Here the function is gone (a deploy removed it) when the wait's timeout wakes the run."""
 
-    with temporarily_registered(deadline):
-        run = trigger("t.deadline").run
-        drain()
-        approval = approval_pending_for_run(run_id=run.pk)
-        time.sleep(0.12)
-        drain()
+    @durable_function("t.removed", retries=0)
+    def removed(ctx, step):
+        return step.wait_for_approval("ok", title="Orphaned", timeout=0.1)
+
+    with temporarily_registered(removed):
+        run = trigger("t.removed").run
+        drain(now=timezone.now())  # only the start, never the wake-up
+    approval = approval_pending_for_run(run_id=run.pk)
+    assert approval is not None
+    time.sleep(0.12)
+    drain()
     run.refresh_from_db()
-    assert run.status == "failed" and run.error["code"] == "RUN_TIMED_OUT"
+    assert run.status == "failed" and run.error["code"] == "FUNCTION_NOT_FOUND"
     assert Approval.objects.get(pk=approval.pk).status == ApprovalStatus.EXPIRED
     assert _types(run)[-2:] == ["approval.expired", "run.failed"]
 

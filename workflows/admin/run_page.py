@@ -236,6 +236,9 @@ class RunPageMixin:
         text = request.POST.get("input", "")
         try:
             new_input = parse_editor_json(text, empty={}) if edited else None
+            if edited and new_input is None:
+                # ``run_replay(input=None)`` means "the same input": say so rather than guess.
+                raise EditorError("null is not an input (to replay the same input, use Replay)")
             replay = services.run_replay(run_id=run.pk, by=self._by(request), input=new_input)
         except (EditorError, RawrError) as exc:
             reason = refusal(exc) if isinstance(exc, RawrError) else str(exc)

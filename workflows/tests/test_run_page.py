@@ -274,6 +274,7 @@ def test_replay_with_edited_input_starts_a_linked_run_with_that_input(functions)
         ('{"qty": 3}', "sku: Field required"),
         ('{"qty": 3, "sku": ', "Malformed JSON: Expecting value at line 1 column 18"),
         ("[1, 2]", "BAD_REQUEST"),
+        ("null", "null is not an input"),
     ],
 )
 def test_replay_with_bad_input_is_refused_and_queues_nothing(functions, text, expected) -> None:

@@ -176,6 +176,8 @@ def build_pages(runs_seeded: int) -> list[Page]:
         Page("run list ?function_id=billing.invoice.send", q(function_id="billing.invoice.send")),
         Page("run list ?workflow_id=fanout-approval", q(workflow_id="fanout-approval")),
         Page("run list ?since=24h", q(since="24h")),
+        Page("run list ?has_error=yes", q(has_error="yes")),
+        Page("run list ?stuck=yes", q(stuck="yes")),
         Page("run list ?q=<run id prefix>", q(q=sample.pk[:-2]) if sample else None),
         Page("run list ?q=<correlation id>", q(q=sample.correlation_id) if sample else None),
         Page("run list ?q=<idempotency key>", q(q=keyed.idempotency_key) if keyed else None),

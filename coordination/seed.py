@@ -1447,9 +1447,10 @@ def _coordination_story(
         _pass_step(story, _StepDef(f"{prefix}/memory-read", {}, median=0.004))
         execute = _StepDef(f"{prefix}/execute", median=0.3)
         if stop_desk == position and status == "running":
-            story.wait(0.001)
-            story.step(execute.step_id, status="running", starts=1)
-            story.ev("step.started", execute.step_id, {"attempt": 1})
+            if kind != "desk:human-wait":  # a human-wait desk parks at once: between steps
+                story.wait(0.001)
+                story.step(execute.step_id, status="running", starts=1)
+                story.ev("step.started", execute.step_id, {"attempt": 1})
             return
         if kind == "desk:human-wait":
             timeout = float((desk.get("runtimePolicy") or {}).get("timeoutSeconds") or 86400)

@@ -7,11 +7,12 @@ the run list's subject registry; ``CoordinationConfig.ready()`` imports it once.
 The filter compares ``input ->> 'workflowId'`` (text, via ``KT``), which is exactly the
 expression of the partial index ``coord_run_workflow_created`` (migration 0002) on
 PostgreSQL; a JSON ``input__workflowId`` lookup would compare ``->`` jsonb and miss it.
-SQLite evaluates the same filter with ``json_extract`` (a scan of coordination runs).
+SQLite compares with a JSON key lookup (``json_extract``, a scan of coordination runs).
 """
 
 from __future__ import annotations
 
+from django.db import connections
 from django.db.models import QuerySet
 from django.db.models.fields.json import KT
 
@@ -27,11 +28,14 @@ def workflow_id(run: Run) -> str:
 
 
 def runs_of_workflow(queryset: QuerySet[Run], value: str) -> QuerySet[Run]:
-    return (
-        queryset.filter(function_id=EXECUTOR_FUNCTION_ID)
-        .alias(coordination_workflow_id=KT("input__workflowId"))
-        .filter(coordination_workflow_id=value)
-    )
+    runs = queryset.filter(function_id=EXECUTOR_FUNCTION_ID)
+    if connections[queryset.db].vendor == "postgresql":
+        return runs.alias(coordination_workflow_id=KT("input__workflowId")).filter(
+            coordination_workflow_id=value
+        )
+    # Elsewhere ``KT() = 'x'`` reads 'x' as JSON (SQLite: "malformed JSON"); a key lookup
+    # compares JSON with JSON.
+    return runs.filter(input__workflowId=value)
 
 
 WORKFLOW_ID = register_run_subject(

@@ -820,7 +820,8 @@ class _Plan:
     output: Any
 
 
-def _traceback(module: str, frames: list[tuple[str, int, str, str]], exc: str) -> str:
+def _traceback(frames: list[tuple[str, int, str, str]], exc: str) -> str:
+    """A traceback as ``_engine`` stores it: the step call, then the function's frames."""
     lines = [
         "Traceback (most recent call last):",
         '  File "/app/workflows/_engine.py", line 165, in run_with',
@@ -842,7 +843,7 @@ def _error(step_id: str, code: str, exc_type: str, text: str, frames: list) -> d
         "code": code,
         "stepId": step_id,
         "message": f"{exc_type.rsplit('.', 1)[-1]}: {text}",
-        "traceback": _traceback(step_id, frames, f"{exc_type}: {text}"),
+        "traceback": _traceback(frames, f"{exc_type}: {text}"),
     }
 
 
@@ -1493,9 +1494,8 @@ def _coordination_story(
                 }
             execute.output = output
             if stop_desk == position and status == "failed":
-                code = "DESK_FAILED"
                 execute.error = (
-                    code,
+                    "DESK_FAILED",
                     "coordination.workflows.DeskFailed",
                     f"desk {desk_id} output does not match its outputSchema at "
                     "status: 'ok' is not one of ['approved', 'rejected']",

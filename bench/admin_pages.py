@@ -59,6 +59,7 @@ def main() -> int:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    _analyze()
     load_before = os.getloadavg()
     seeded = _seed(args.runs, args.big_timelines)
     pages = build_pages(seeded.runs)
@@ -88,6 +89,16 @@ def _create_database(url: str) -> None:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _analyze() -> None:
+    """Fresh statistics (a migration may just have added an index or extended statistics,
+    which the planner knows nothing about until ANALYZE)."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
 
 
 @dataclass

@@ -113,8 +113,8 @@ def test_run_list_filters_searches_and_shows_a_run_with_its_timeline(
     done, waiting = runs.completed, runs.waiting
     page.goto("/admin/workflows/run/")
     expect(_result_rows(page)).to_have_count(2)
-    expect(_row(page, done.pk)).to_contain_text("Completed")
-    expect(_row(page, waiting.pk)).to_contain_text("Waiting")
+    expect(_row(page, done.pk).locator(".rawr-badge")).to_have_text("completed")
+    expect(_row(page, waiting.pk).locator(".rawr-badge")).to_have_text("waiting")
 
     page.locator("#changelist-filter").get_by_role("link", name="Waiting").click()
     expect(_result_rows(page)).to_have_count(1)
@@ -153,7 +153,7 @@ def test_cancel_action_cancels_a_waiting_run_and_refuses_a_completed_one(
 
     expect(_messages(page, "success")).to_have_text(f"Cancelled 1 run(s): {waiting.pk}")
     expect(_messages(page, "error")).to_have_count(0)
-    expect(_row(page, waiting.pk)).to_contain_text("Cancelled")
+    expect(_row(page, waiting.pk).locator(".rawr-badge")).to_have_text("cancelled")
     waiting.refresh_from_db()
     assert waiting.status == "cancelled"
     assert waiting.cancelled_by == f"user:{staff_user.username}"
@@ -166,7 +166,7 @@ def test_cancel_action_cancels_a_waiting_run_and_refuses_a_completed_one(
     expect(error).to_contain_text(done.pk)
     expect(error).to_contain_text("RUN_NOT_CANCELLABLE")
     expect(_messages(page, "success")).to_have_count(0)
-    expect(_row(page, done.pk)).to_contain_text("Completed")
+    expect(_row(page, done.pk).locator(".rawr-badge")).to_have_text("completed")
     done.refresh_from_db()
     assert done.status == "completed" and done.cancel_requested_at is None
     assert done.timeline.count() == timeline_before

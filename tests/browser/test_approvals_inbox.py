@@ -21,7 +21,6 @@ from playwright.sync_api import Browser, Page, expect
 from coordination.client import coordination
 from coordination.examples import example_documents
 from tests.browser.conftest import STAFF_PASSWORD, TIMEOUT_MS, log_in
-from tests.e2e.conftest import celery_worker_process  # noqa: F401  (fixture)
 from tests.factories import StaffUserFactory
 from workflows.models import Approval, ApprovalStatus, Run
 from workflows.selectors import approval_pending_for_run
@@ -64,7 +63,7 @@ def test_fanout_run_waits_is_approved_from_the_inbox_and_completes(
     staff_user,
     browser: Browser,
     live_server,
-    celery_worker_process,  # noqa: F811
+    celery_worker_process,
 ) -> None:
     document = next(d for d in example_documents() if d["workflowId"] == FANOUT)
     coordination.saveWorkflow({"workflow": document})

@@ -16,7 +16,6 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from coordination.models import WorkflowVersion
-from tests.e2e.conftest import celery_worker_process  # noqa: F401  (fixture)
 from workflows.models import Run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -82,7 +81,7 @@ def _edge_codes(page: Page, index: int) -> str:
 def test_draw_fix_save_and_run_a_three_desk_workflow(
     staff_page: Page,
     live_server,
-    celery_worker_process,  # noqa: F811
+    celery_worker_process,
 ) -> None:
     page = staff_page
     page.goto("/admin/coordination/workflowversion/add/")

@@ -21,7 +21,6 @@ from pydantic import BaseModel, Field
 from coordination.examples import example_documents
 from coordination.services import workflow_save
 from tests.browser.conftest import STAFF_PASSWORD, log_in
-from tests.e2e.conftest import celery_worker_process  # noqa: F401  (fixture)
 from tests.factories import StaffUserFactory
 from workflows import _enqueue, durable_function, temporarily_registered, trigger
 from workflows.models import Run
@@ -167,7 +166,7 @@ def test_view_only_staff_see_no_action_buttons_and_get_403(
 def test_coordination_run_desks_turn_completed_live(
     staff_page: Page,
     settings,
-    celery_worker_process,  # noqa: F811
+    celery_worker_process,
 ) -> None:
     document = copy.deepcopy(
         next(d for d in example_documents() if d["workflowId"] == "linear-review")

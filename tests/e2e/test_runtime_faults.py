@@ -25,7 +25,6 @@ import redis
 from django.conf import settings
 from django.db import connection
 
-from tests.e2e.conftest import _test_database_url
 from tests.e2e.flows import (
     BROKER_DOWN_QUEUE,
     BROKER_KEYS,
@@ -36,6 +35,7 @@ from tests.e2e.flows import (
     wait_for,
     wait_until,
 )
+from tests.workers import _test_database_url
 from workflows import trigger
 from workflows.models import Run, Step
 

@@ -142,6 +142,8 @@ class Page:
     label: str
     url: str | None
     baseline: bool = False
+    #: Clear the cache before every request: what a view costs when nothing is reused.
+    uncached: bool = False
     why_missing: str = ""
     status: int | None = None
     queries: int | None = None
@@ -182,6 +184,8 @@ def build_pages(runs_seeded: int) -> list[Page]:
     pages = [
         Page("baseline: empty group list", "/admin/auth/group/", baseline=True),
         Page("dashboard", "/admin/"),
+        Page("dashboard, figures computed (cache cleared)", "/admin/", uncached=True),
+        Page("dashboard ?window=1h, figures computed", "/admin/?window=1h", uncached=True),
         Page("run list", runs),
         Page("run list ?status=failed", q(status="failed")),
         Page("run list ?function_id=billing.invoice.send", q(function_id="billing.invoice.send")),
@@ -256,6 +260,7 @@ def measure(pages: list[Page], reps: int, warmup: int) -> None:
     Timings are taken without query capture (it costs time per query); one more request per
     page afterwards counts its queries and keeps them for EXPLAIN.
     """
+    from django.core.cache import cache
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -263,6 +268,8 @@ def measure(pages: list[Page], reps: int, warmup: int) -> None:
     live = [p for p in pages if p.url]
     for round_ in range(warmup + reps):
         for page in live:
+            if page.uncached:
+                cache.clear()
             began = time.perf_counter()
             response = client.get(page.url)
             elapsed = (time.perf_counter() - began) * 1000

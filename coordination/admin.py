@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
 from django.http import (
@@ -410,7 +410,7 @@ class WorkflowVersionAdmin(admin.ModelAdmin):
             {
                 "ok": True,
                 "runId": run_id,
-                "url": reverse("admin:workflows_run_change", args=[run_id]),
+                "url": reverse("admin:workflows_run_change", args=[quote(run_id)]),
             }
         )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.admin.utils import quote
 from django.urls import reverse
 
 from coordination.contract import DeskRunEventV1, RunStatusV1, TraceLink, WaitingForV1
@@ -47,7 +48,7 @@ def coordination_run(run_id: str) -> Run | None:
 
 
 def trace_links(run: Run, request: Any = None) -> list[TraceLink]:
-    admin_url = reverse("admin:workflows_run_change", args=[run.pk])
+    admin_url = reverse("admin:workflows_run_change", args=[quote(run.pk)])
     timeline_url = f"/api/orpc/coordination/runs/{run.pk}/timeline"
     if request is not None:
         admin_url = request.build_absolute_uri(admin_url)

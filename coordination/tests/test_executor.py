@@ -6,6 +6,7 @@ import copy
 import time
 
 import pytest
+from django.contrib.admin.utils import quote
 
 from coordination.client import coordination
 from coordination.desks import temporarily_registered as desk_registered
@@ -74,7 +75,10 @@ def test_linear_workflow_runs_desks_in_order_with_phase_steps() -> None:
         ("run.completed", None),
     ]
     links = {link.label: link.url for link in run.trace_links}
-    assert any(url.endswith(f"/admin/workflows/run/{run_id}/change/") for url in links.values())
+    # Django's admin escapes "_" in ids ("run_…" -> "run_5F…"); the link must round-trip.
+    assert any(
+        url.endswith(f"/admin/workflows/run/{quote(run_id)}/change/") for url in links.values()
+    )
 
 
 def test_run_pins_the_version_it_started_with() -> None:

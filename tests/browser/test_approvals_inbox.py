@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.contrib.auth.models import Permission
 from playwright.sync_api import Browser, Page, expect
 
@@ -105,7 +106,7 @@ def test_fanout_run_waits_is_approved_from_the_inbox_and_completes(
     expect(row).to_contain_text("Manager approval")
     expect(row).to_contain_text("desk approval of fanout-approval")
     expect(row.locator("a.apr-run-link")).to_have_attribute(
-        "href", f"/admin/workflows/run/{run_id}/change/"
+        "href", f"/admin/workflows/run/{quote(run_id)}/change/"
     )
     row.get_by_label("Payload (optional JSON)").fill('{"note": "within budget"}')
     page.screenshot(path=str(SCREENSHOT), full_page=True)
@@ -131,7 +132,7 @@ def test_fanout_run_waits_is_approved_from_the_inbox_and_completes(
     decided = run.timeline.get(type="approval.decided").payload
     assert decided["by"] == approved["approvedBy"] and decided["payload"] == approved["payload"]
 
-    page.goto(f"/admin/workflows/run/{run_id}/change/")
+    page.goto(f"/admin/workflows/run/{quote(run_id)}/change/")
     expect(page.locator("body")).to_contain_text("completed")
     status = coordination.getRunStatus({"runId": run_id}).run
     assert status.status == "completed" and status.waiting_for is None

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import requests
+from django.contrib.admin.utils import quote
 
 from coordination.examples import example_documents
 from coordination.models import WorkflowVersion
@@ -189,7 +190,7 @@ def test_linear_review_save_validate_run_status_timeline(api: Api, live_server, 
     urls = sorted(link["url"] for link in links.values())
     assert urls == sorted(
         [
-            f"{live_server.url}/admin/workflows/run/{run_id}/change/",
+            f"{live_server.url}/admin/workflows/run/{quote(run_id)}/change/",
             f"{live_server.url}{PREFIX}/runs/{run_id}/timeline",
         ]
     )

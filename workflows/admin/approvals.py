@@ -16,6 +16,7 @@ import json
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -100,7 +101,7 @@ def _item(approval: Approval, now: Any, drafts: dict[str, str]) -> dict[str, Any
         "workflow_id": approval.workflow_id,
         "desk_id": approval.desk_id,
         "run_id": run.pk,
-        "run_url": reverse("admin:workflows_run_change", args=[run.pk]),
+        "run_url": reverse("admin:workflows_run_change", args=[quote(run.pk)]),
         "function_id": run.function_id,
         "run_status": status_badge(run.status),
         "since": when(approval.created_at),
@@ -194,7 +195,7 @@ class ApprovalAdmin(admin.ModelAdmin):
 
     @admin.display(description="run")
     def run_link(self, approval: Approval) -> Any:
-        url = reverse("admin:workflows_run_change", args=[approval.run_id])
+        url = reverse("admin:workflows_run_change", args=[quote(approval.run_id)])
         return format_html('<a href="{}">{}</a>', url, approval.run_id)
 
     @admin.display(description="desk")

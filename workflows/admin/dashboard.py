@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import admin
+from django.contrib.admin.utils import quote
 from django.core.cache import cache
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
@@ -230,7 +231,7 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
                 "run_id": oldest.run_id,
                 "age": relative_time(oldest.created_at, now).removesuffix(" ago"),
                 "since": exact_time(oldest.created_at),
-                "href": reverse("admin:workflows_run_change", args=[oldest.run_id]),
+                "href": reverse("admin:workflows_run_change", args=[quote(oldest.run_id)]),
                 "list_href": runs_url(status="queued"),
             }
             if oldest

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.contrib.admin.utils import quote
 from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
@@ -82,7 +83,7 @@ def test_inbox_lists_pending_approvals_soonest_due_first_with_overdue_highlighte
     assert f'<tr class="apr-row" data-approval-id="{later.pk}"' in page
     assert "1 overdue" in page
     assert "&quot;amount&quot;: 99" in page or '"amount": 99' in page.replace("&quot;", '"')
-    run_url = reverse("admin:workflows_run_change", args=[overdue.run_id])
+    run_url = reverse("admin:workflows_run_change", args=[quote(overdue.run_id)])
     assert f'href="{run_url}"' in page
     assert page.count('value="approve"') == 3 and page.count('value="reject"') == 3
     assert "Approvals inbox" in page and 'class="breadcrumbs"' in page

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import factory
 import pytest
+from django.contrib.admin.utils import quote
 from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.utils import timezone
@@ -331,7 +332,7 @@ def test_every_figure_of_the_default_window_equals_a_database_count(superuser_cl
     oldest = Run.objects.filter(status="queued").order_by("created_at").first()
     assert page.figure("oldest-run") == oldest.pk
     assert page.figure("oldest-age") == "10 d"
-    assert page.figure_href("oldest-run") == f"/admin/workflows/run/{oldest.pk}/change/"
+    assert page.figure_href("oldest-run") == f"/admin/workflows/run/{quote(oldest.pk)}/change/"
     pending = Approval.objects.filter(status="pending").count()
     assert number(page.figure("approvals")) == pending == 2
     assert page.figure_href("approvals") == "/admin/approvals/"

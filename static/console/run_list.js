@@ -59,6 +59,15 @@
         item.textContent = line;
         errors.appendChild(item);
       });
+      var done = document.getElementById("bulk-done");
+      if (done) {
+        done.textContent = "";
+        (state.done || []).forEach(function (line) {
+          var item = document.createElement("li");
+          item.textContent = state.doneVerb + " " + line;
+          done.appendChild(item);
+        });
+      }
       if (state.finished) {
         bar.classList.add("rawr-progress-done");
         status.setAttribute("data-state", "done");

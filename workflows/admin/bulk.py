@@ -1,20 +1,23 @@
 """Bulk cancel / retry / replay: on a selection or on everything a filter matches.
 
-The flow staff see: a confirmation page with the exact count (a dry run: how many runs
-match, how many are in a state the action applies to), then the action in batches of
-``BATCH_SIZE`` runs, one transaction each, every run through ``workflows.services`` (which
-writes its timeline event) plus one Django admin ``LogEntry`` per run acted on. Ticked rows
-(the admin's "selected" actions) go through the same batches at once: staff named those
-runs, and a run whose state does not allow the action is refused with the service's reason.
+The flow staff see, whichever way they chose the runs (ticked rows through the admin's
+action dropdown, or "Cancel all matching…" / Django's "select all N" on a filter): a
+confirmation page with the exact count (a dry run: how many runs are chosen, how many are
+in a state the action applies to), then one job that acts in batches of ``BATCH_SIZE``
+runs, one transaction each, every run through ``workflows.services`` (which writes its
+timeline event) plus one Django admin ``LogEntry`` per run acted on, with a progress page.
 
-The set is frozen when the count is shown: the filter is re-evaluated with
-``created_at <= frozen_at`` (relative times such as ``since=1h`` are taken from that
-moment too) and walked in ``(created_at, id)`` order with a cursor, so runs created
-afterwards (a replay's new runs among them) are never picked up, and a run is never
-visited twice. A filter can match up to ``bulk_limit()`` runs: its job lives in the staff
-member's session and each poll of the progress page does the next batch (no thread in the
-web process; closing the page pauses the job, reopening it goes on). A poll holds a cache
-lock for its job, so two tabs never run the same batch.
+The set is frozen when the count is shown. A selection is its ids (posted back by the
+confirmation form, at most ``MAX_ACTION_RUNS``): every one of them is reported, acted on
+or refused with the reason its state does not allow the action. A filter is re-evaluated
+with ``created_at <= frozen_at`` (relative times such as ``since=1h`` are taken from that
+moment too); runs that stopped applying since the count are skipped. Both are walked in
+``(created_at, id)`` order with a cursor, so runs created afterwards (a replay's new runs
+among them) are never picked up, and a run is never visited twice. A filter can match up
+to ``bulk_limit()`` runs: a job lives in the staff member's session and each poll of the
+progress page does the next batch (no thread in the web process; closing the page pauses
+the job, reopening it goes on). A poll holds a cache lock for its job, so two tabs never
+run the same batch.
 """
 
 from __future__ import annotations
@@ -84,6 +87,8 @@ class BulkAction:
     applies: Q
     applies_text: str
     act: Callable[[str, str], Run]
+    #: Why a chosen run the action does not apply to stays as it is (``applies`` is false).
+    refusal: Callable[[Run], str]
 
     def allowed(self, request: HttpRequest) -> bool:
         return request.user.has_perm(self.permission)
@@ -101,6 +106,20 @@ def _replay(run_id: str, by: str) -> Run:
     return services.run_replay(run_id=run_id, by=by)
 
 
+def _why_not_cancel(run: Run) -> str:
+    if run.status in ACTIVE_STATUSES:
+        return "already cancelling (a cancel was requested before)"
+    return f"RUN_NOT_CANCELLABLE: it is {run.status}; only active runs can be cancelled"
+
+
+def _why_not_retry(run: Run) -> str:
+    return f"RUN_NOT_RETRYABLE: it is {run.status}; only failed runs can be retried"
+
+
+def _why_not_replay(run: Run) -> str:  # replay applies to every run
+    return f"it is {run.status}"
+
+
 ACTIONS: dict[str, BulkAction] = {
     "cancel": BulkAction(
         name="cancel",
@@ -110,6 +129,7 @@ ACTIONS: dict[str, BulkAction] = {
         applies=Q(status__in=ACTIVE_STATUSES, cancel_requested_at__isnull=True),
         applies_text="active (queued, running, sleeping or waiting) and not already cancelling",
         act=_cancel,
+        refusal=_why_not_cancel,
     ),
     "retry": BulkAction(
         name="retry",
@@ -119,6 +139,7 @@ ACTIONS: dict[str, BulkAction] = {
         applies=Q(status=RunStatus.FAILED),
         applies_text="failed",
         act=_retry,
+        refusal=_why_not_retry,
     ),
     "replay": BulkAction(
         name="replay",
@@ -128,6 +149,7 @@ ACTIONS: dict[str, BulkAction] = {
         applies=Q(),
         applies_text="any run (each gets a new, linked run with the same input)",
         act=_replay,
+        refusal=_why_not_replay,
     ),
 }
 
@@ -213,6 +235,17 @@ class DryRun:
     #: Of those, runs the action applies to.
     applicable: int = 0
     sample: list[Run] = field(default_factory=list)
+    #: A selection's runs the action does not apply to, with the reason (the first few).
+    refused: list[tuple[Run, str]] = field(default_factory=list)
+
+    @property
+    def selected(self) -> int:
+        return len(self.scope.ids or ())
+
+    @property
+    def missing(self) -> int:
+        """Selected ids that are no run (any more): nothing to do for them."""
+        return max(self.selected - self.matching, 0) if self.scope.is_selection else 0
 
     @property
     def over_limit(self) -> bool:
@@ -226,9 +259,23 @@ class DryRun:
     def can_confirm(self) -> bool:
         return not self.errors and not self.over_limit and self.applicable > 0
 
+    @property
+    def job_total(self) -> int:
+        """Runs the job will visit: all of a selection (each is reported), a filter's applicable."""
+        return self.matching if self.scope.is_selection else self.applicable
+
 
 #: Rows of the confirmation page's preview.
 SAMPLE_ROWS = 10
+#: Fields the preview and the refusal reasons read.
+SAMPLE_FIELDS = (
+    "id",
+    "function_id",
+    "status",
+    "created_at",
+    "correlation_id",
+    "cancel_requested_at",
+)
 
 
 def dry_run(action: BulkAction, scope: Scope) -> DryRun:
@@ -244,10 +291,14 @@ def dry_run(action: BulkAction, scope: Scope) -> DryRun:
     applicable = runs.filter(action.applies)
     result.applicable = applicable.order_by()[: limit + 1].count()
     result.sample = list(
-        applicable.order_by("-created_at", "-pk").only(
-            "id", "function_id", "status", "created_at", "correlation_id"
-        )[:SAMPLE_ROWS]
+        applicable.order_by("-created_at", "-pk").only(*SAMPLE_FIELDS)[:SAMPLE_ROWS]
     )
+    if scope.is_selection:
+        refused = runs.exclude(pk__in=applicable.values("pk"))
+        result.refused = [
+            (run, action.refusal(run))
+            for run in refused.order_by("-created_at", "-pk").only(*SAMPLE_FIELDS)[:SAMPLE_ROWS]
+        ]
     return result
 
 
@@ -299,17 +350,15 @@ def _by(request: HttpRequest) -> str:
     return f"user:{request.user.get_username()}"
 
 
-def run_batch(
-    request: HttpRequest, action: BulkAction, scope: Scope, progress: Progress, *, keep_ids: bool
-) -> None:
+def run_batch(request: HttpRequest, action: BulkAction, scope: Scope, progress: Progress) -> None:
     """Act on the next ``BATCH_SIZE`` runs of the frozen set, in one transaction.
 
     For a filter, runs that stopped applying since the count (finished meanwhile,
     cancelled by their parent) are skipped by the query, not counted as failures. A
-    selection sends every ticked run to the service, which refuses the ones whose state
-    does not allow the action (staff asked for those runs by name: they hear why not).
-    ``RawrError``s of the service are kept as lines; anything else rolls the batch back
-    (its log entries too) and propagates, leaving the cursor where it was.
+    selection visits every chosen run: staff named those runs, so one whose state does not
+    allow the action (now) is reported with the reason and left as it is. ``RawrError``s
+    of the service are kept as lines; anything else rolls the batch back (its log entries
+    too) and propagates, leaving the cursor where it was.
     """
     runs, errors = scope.runs()
     if errors:
@@ -318,13 +367,22 @@ def run_batch(
     if progress.cursor is not None:
         at = parse_datetime(progress.cursor[0])
         pending = pending.filter(Q(created_at__gt=at) | Q(created_at=at, pk__gt=progress.cursor[1]))
-    rows = list(pending.order_by("created_at", "pk").values_list("pk", "created_at")[:BATCH_SIZE])
+    rows = list(pending.order_by("created_at", "pk").only(*SAMPLE_FIELDS)[:BATCH_SIZE])
+    applies = {run.pk for run in rows}
+    if scope.is_selection and rows:
+        applies = set(
+            runs.filter(action.applies, pk__in=applies).values_list("pk", flat=True).order_by()
+        )
     by = _by(request)
     logged: dict[str, list[str]] = {}
     ok: list[str] = []
     failures: list[str] = []
     with transaction.atomic():
-        for run_id, _created in rows:
+        for run in rows:
+            run_id = run.pk
+            if run_id not in applies:
+                failures.append(f"{run_id}: {action.refusal(run)}")
+                continue
             try:
                 result = action.act(run_id, by)
             except RawrError as exc:
@@ -344,21 +402,14 @@ def run_batch(
     progress.ok += len(ok)
     progress.failed += len(failures)
     progress.errors = (progress.errors + failures)[:MAX_ERROR_LINES]
-    if keep_ids:
+    if scope.is_selection:  # at most MAX_ACTION_RUNS: each is listed on the progress page
         progress.done_ids += ok
     if rows:
-        last_id, last_at = rows[-1]
-        progress.cursor = (last_at.isoformat(), last_id)
-    progress.finished = len(rows) < BATCH_SIZE
-
-
-def act_on_selection(request: HttpRequest, action: BulkAction, ids: Iterable[str]) -> Progress:
-    """The ticked rows (at most ``MAX_ACTION_RUNS``), now, batch by batch."""
-    scope = Scope(frozen_at=timezone.now(), ids=tuple(dict.fromkeys(str(pk) for pk in ids)))
-    progress = Progress(total=len(scope.ids or ()))
-    while not progress.finished:
-        run_batch(request, action, scope, progress, keep_ids=True)
-    return progress
+        progress.cursor = (rows[-1].created_at.isoformat(), rows[-1].pk)
+    # A selection cannot grow: once every chosen run is visited, no empty batch is needed.
+    progress.finished = len(rows) < BATCH_SIZE or (
+        scope.is_selection and progress.processed >= progress.total
+    )
 
 
 # -- jobs in the session ----------------------------------------------------------------
@@ -369,7 +420,9 @@ def _jobs(session: SessionBase) -> dict[str, dict[str, Any]]:
     return jobs if isinstance(jobs, dict) else {}
 
 
-def job_create(request: HttpRequest, action: BulkAction, scope: Scope, total: int) -> str:
+def job_create(
+    request: HttpRequest, action: BulkAction, scope: Scope, total: int, *, back_url: str
+) -> str:
     job_id = uuid.uuid4().hex[:16]
     jobs = _jobs(request.session)
     while len(jobs) >= MAX_JOBS:
@@ -380,6 +433,7 @@ def job_create(request: HttpRequest, action: BulkAction, scope: Scope, total: in
         "scope": scope.to_json(),
         "progress": Progress(total=total).to_json(),
         "startedAt": timezone.now().isoformat(),
+        "back": back_url,
     }
     request.session[SESSION_KEY] = jobs
     return job_id
@@ -406,6 +460,7 @@ def job_state(job_id: str, job: Mapping[str, Any]) -> dict[str, Any]:
         "ok": progress.ok,
         "failed": progress.failed,
         "errors": progress.errors,
+        "done": progress.done_ids,
         "finished": progress.finished,
         "percent": 100 if progress.finished or not total else int(100 * progress.processed / total),
     }
@@ -428,7 +483,7 @@ def job_step(request: HttpRequest, job_id: str) -> dict[str, Any]:
             raise PermissionDenied
         progress = Progress.from_json(job["progress"])
         if not progress.finished:
-            run_batch(request, action, Scope.from_json(job["scope"]), progress, keep_ids=False)
+            run_batch(request, action, Scope.from_json(job["scope"]), progress)
             job["progress"] = progress.to_json()
             jobs = _jobs(fresh)
             jobs[job_id] = job
@@ -447,29 +502,16 @@ def _check_permissions(model_admin: Any, request: HttpRequest, action: BulkActio
         raise PermissionDenied
 
 
-def _some(items: list[str], separator: str, shown: int = 10) -> str:
-    text = separator.join(items[:shown])
-    return text if len(items) <= shown else f"{text} and {len(items) - shown} more"
+def _safe_back(url: str | None) -> str:
+    """A run-list URL to go back to (never somewhere else: it comes from a form)."""
+    if url and url.startswith(reverse("admin:workflows_run_changelist")):
+        return url
+    return changelist_url()
 
 
-def report(model_admin: Any, request: HttpRequest, action: BulkAction, progress: Progress) -> None:
-    if progress.ok:
-        listed = _some(progress.done_ids, ", ") if progress.done_ids else ""
-        model_admin.message_user(
-            request,
-            f"{action.done_verb} {progress.ok} run(s)" + (f": {listed}" if listed else "."),
-            level=messages.SUCCESS,
-        )
-    if progress.failed:
-        model_admin.message_user(
-            request,
-            f"{progress.failed} run(s) unchanged: {_some(progress.errors, '; ')}",
-            level=messages.ERROR,
-        )
-    if not progress.ok and not progress.failed:
-        model_admin.message_user(
-            request, f"No run to {action.verb.lower()}: nothing changed.", level=messages.WARNING
-        )
+def selected_ids(values: Iterable[Any]) -> tuple[str, ...]:
+    """Posted run ids, each once, in the order given."""
+    return tuple(dict.fromkeys(str(value) for value in values if value))
 
 
 def render_confirmation(
@@ -480,8 +522,10 @@ def render_confirmation(
     *,
     back_url: str,
 ) -> TemplateResponse:
+    """The dry run: what the action would do to the scope's runs, and the "Yes" form."""
     result = dry_run(action, scope)
     opts = model_admin.model._meta
+    params = sorted((scope.params or {}).items())
     context = {
         **model_admin.admin_site.each_context(request),
         "title": f"{action.verb} runs",
@@ -493,21 +537,48 @@ def render_confirmation(
         "scope": scope,
         "limit": bulk_limit(),
         "batch_size": BATCH_SIZE,
-        "applied": sorted((scope.params or {}).items()),
+        "applied": params,
         "frozen_at": scope.frozen_at,
         "back_url": back_url,
         "confirm_url": reverse("admin:workflows_run_bulk", args=[action.name])
-        + (f"?{urlencode(sorted((scope.params or {}).items()))}" if scope.params else ""),
+        + (f"?{urlencode(params)}" if params else ""),
         "sample": [
             (run, reverse("admin:workflows_run_change", args=[quote(run.pk)]))
             for run in result.sample
+        ],
+        "refused": [
+            (run, reason, reverse("admin:workflows_run_change", args=[quote(run.pk)]))
+            for run, reason in result.refused
         ],
     }
     return TemplateResponse(request, "admin/workflows/run/bulk_confirm.html", context)
 
 
+def confirm_selection(
+    model_admin: Any, request: HttpRequest, action: BulkAction, ids: Iterable[Any]
+) -> HttpResponse | None:
+    """Ticked rows of the run list: the same dry run, over exactly those ids.
+
+    Answers the admin action's POST; ``None`` (back to the list with a message) when the
+    selection is larger than ``MAX_ACTION_RUNS``.
+    """
+    _check_permissions(model_admin, request, action)
+    chosen = selected_ids(ids)
+    if len(chosen) > MAX_ACTION_RUNS:
+        model_admin.message_user(
+            request,
+            f"Select at most {MAX_ACTION_RUNS} runs per action, or use "
+            f"\u201c{action.verb} all matching\u201d on a filter. Nothing was changed.",
+            level=messages.ERROR,
+        )
+        return None
+    scope = Scope(frozen_at=timezone.now(), ids=chosen)
+    back = _safe_back(request.get_full_path())
+    return render_confirmation(model_admin, request, action, scope, back_url=back)
+
+
 def confirm_view(model_admin: Any, request: HttpRequest, name: str) -> HttpResponse:
-    """GET: the dry run for a filter. POST ``confirm``: start (filter) or do (selection)."""
+    """GET: the dry run for a filter. POST ``confirm``: start the job (filter or selection)."""
     action = action_or_404(name)
     _check_permissions(model_admin, request, action)
     if request.method == "POST" and request.POST.get("confirm") == "yes":
@@ -519,15 +590,22 @@ def confirm_view(model_admin: Any, request: HttpRequest, name: str) -> HttpRespo
 
 def _confirmed(model_admin: Any, request: HttpRequest, action: BulkAction) -> HttpResponse:
     frozen_at = parse_datetime(request.POST.get("frozen_at", "") or "")
-    back = request.POST.get("back") or changelist_url()
-    if not back.startswith(reverse("admin:workflows_run_changelist")):
-        back = changelist_url()
-    if frozen_at is None or frozen_at > timezone.now():
+    back = _safe_back(request.POST.get("back"))
+    selection = request.POST.get("selection") == "yes"
+    ids = selected_ids(request.POST.getlist("ids")) if selection else None
+    if (
+        frozen_at is None
+        or frozen_at > timezone.now()
+        or (ids is not None and not 0 < len(ids) <= MAX_ACTION_RUNS)
+    ):
         model_admin.message_user(
             request, "The confirmation was incomplete; nothing was changed.", messages.ERROR
         )
         return HttpResponseRedirect(back)
-    scope = Scope(frozen_at=frozen_at, params=filter_params(request.GET))
+    if ids is not None:
+        scope = Scope(frozen_at=frozen_at, ids=ids)
+    else:
+        scope = Scope(frozen_at=frozen_at, params=filter_params(request.GET))
     result = dry_run(action, scope)
     if not result.can_confirm:
         for error in result.errors:
@@ -543,7 +621,7 @@ def _confirmed(model_admin: Any, request: HttpRequest, action: BulkAction) -> Ht
                 request, f"No run to {action.verb.lower()}: nothing changed.", messages.WARNING
             )
         return HttpResponseRedirect(back)
-    job_id = job_create(request, action, scope, result.applicable)
+    job_id = job_create(request, action, scope, result.job_total, back_url=back)
     return HttpResponseRedirect(reverse("admin:workflows_run_bulk_job", args=[job_id]))
 
 
@@ -568,10 +646,11 @@ def job_view(model_admin: Any, request: HttpRequest, job_id: str) -> HttpRespons
         "app_label": opts.app_label,
         "action": action,
         "state": job_state(job_id, job),
+        "scope": scope,
         "applied": sorted((scope.params or {}).items()),
         "frozen_at": scope.frozen_at,
         "step_url": reverse("admin:workflows_run_bulk_step", args=[job_id]),
-        "back_url": changelist_url(scope.params),
+        "back_url": _safe_back(job.get("back") or changelist_url(scope.params)),
     }
     return TemplateResponse(request, "admin/workflows/run/bulk_progress.html", context)
 

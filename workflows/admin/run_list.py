@@ -474,7 +474,11 @@ class RunListMixin:
         return self._act_on_selected(request, "replay")
 
     def _act_on_selected(self, request: HttpRequest, name: str) -> HttpResponse | None:
-        """Ticked rows: act now, in batches. "Select all" across pages: the filter's dry run."""
+        """The admin's actions go to the bulk confirmation page, like "… all matching".
+
+        Ticked rows: the dry run over exactly those ids. Django's "select all N" across
+        pages: the dry run of the list's filter (the same set, frozen when it is counted).
+        """
         action = bulk.action_or_404(name)
         if not action.allowed(request):
             raise PermissionDenied
@@ -482,13 +486,4 @@ class RunListMixin:
             url = reverse("admin:workflows_run_bulk", args=[name])
             return HttpResponseRedirect(_with_query(url, bulk.filter_params(request.GET)))
         ids = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
-        if len(ids) > MAX_ACTION_RUNS:
-            self.message_user(  # type: ignore[attr-defined]
-                request,
-                f"Select at most {MAX_ACTION_RUNS} runs per action, or use "
-                f"\u201c{action.verb} all matching\u201d on a filter. Nothing was changed.",
-                level=messages.ERROR,
-            )
-            return None
-        bulk.report(self, request, action, bulk.act_on_selection(request, action, ids))
-        return None
+        return bulk.confirm_selection(self, request, action, ids)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from contextlib import ExitStack
+from dataclasses import dataclass
+from html import unescape
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.contrib.admin.utils import quote
 from django.contrib.auth.models import Permission
 from django.db import connection
+from django.http import HttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -62,12 +66,40 @@ def admin_client(*perms: str, superuser: bool = False, username: str | None = No
     return client
 
 
-def act(client: Client, action: str, *runs: Run, follow: bool = True):
-    return client.post(
+@dataclass
+class Acted:
+    #: The answer to "Go": the confirmation page (the dry run) when the action was offered.
+    page: HttpResponse
+    #: The job's last state once confirmed and finished; None when there was nothing to do.
+    state: dict | None
+
+
+def act(client: Client, action: str, *runs: Run) -> Acted:
+    """Tick the runs, choose the action, press "Yes" on the dry run, poll the job to its end."""
+    page = client.post(
         CHANGELIST,
         {"action": action, "_selected_action": [run.pk for run in runs], "index": 0},
-        follow=follow,
     )
+    if page.status_code != 200 or 'id="bulk-confirm"' not in page.content.decode():
+        return Acted(page, None)
+    context = page.context
+    started = client.post(
+        context["confirm_url"],
+        {
+            "confirm": "yes",
+            "selection": "yes",
+            "ids": list(context["scope"].ids),
+            "frozen_at": context["frozen_at"].isoformat(),
+            "back": context["back_url"],
+        },
+    )
+    assert started.status_code == 302, started
+    step_url = client.get(started.url).context["step_url"]
+    for _ in range(20):
+        state = client.post(step_url).json()
+        if state["finished"]:
+            return Acted(page, state)
+    raise AssertionError("the job never finished")
 
 
 def shown_messages(response) -> list[str]:
@@ -158,37 +190,46 @@ def test_paginator_counts_exactly_up_to_its_limit_then_estimates(functions) -> N
 
 
 # -- actions ------------------------------------------------------------------------------
-def test_cancel_action_cancels_through_the_service(functions) -> None:
+def test_cancel_action_confirms_then_cancels_through_the_service(functions) -> None:
     waiting = start("t.admin.wait")
     client = admin_client(superuser=True, username="alice")
 
-    response = act(client, "cancel_runs", waiting)
+    acted = act(client, "cancel_runs", waiting)
 
-    assert response.status_code == 200
-    assert any("Cancelled 1 run(s)" in m for m in shown_messages(response))
+    assert acted.page.status_code == 200
+    assert (acted.page.context["dry"].matching, acted.page.context["dry"].applicable) == (1, 1)
+    assert acted.state is not None
+    assert (acted.state["ok"], acted.state["failed"], acted.state["done"]) == (1, 0, [waiting.pk])
     waiting.refresh_from_db()
     assert (waiting.status, waiting.cancelled_by) == ("cancelled", "user:alice")
     last = TimelineEvent.objects.filter(run=waiting).order_by("seq").last()
     assert (last.type, last.payload["by"]) == ("run.cancelled", "user:alice")
+    assert LogEntry.objects.get().object_id == waiting.pk
 
 
-def test_action_errors_become_messages_and_change_nothing(functions) -> None:
+def test_action_refusals_are_reported_and_change_nothing(functions) -> None:
     done = start("t.admin.greet")
     waiting = start("t.admin.wait")
     events_before = TimelineEvent.objects.filter(run=done).count()
     client = admin_client(superuser=True)
 
-    response = act(client, "cancel_runs", done, waiting)
+    acted = act(client, "cancel_runs", done, waiting)
 
-    assert response.status_code == 200
-    messages = shown_messages(response)
-    assert any("Cancelled 1 run(s)" in m for m in messages)
-    assert any(f"{done.pk}: RUN_NOT_CANCELLABLE" in m for m in messages)
+    assert acted.state is not None
+    assert (acted.state["ok"], acted.state["failed"]) == (1, 1)
+    assert acted.state["done"] == [waiting.pk]
+    assert [line.split(":")[:2] for line in acted.state["errors"]] == [
+        [done.pk, " RUN_NOT_CANCELLABLE"]
+    ]
     assert Run.objects.get(pk=done.pk).status == "completed"
     assert TimelineEvent.objects.filter(run=done).count() == events_before
+    assert list(LogEntry.objects.values_list("object_id", flat=True)) == [waiting.pk]
 
     retry = act(client, "retry_runs", done)
-    assert any("RUN_NOT_RETRYABLE" in m for m in shown_messages(retry))
+    assert retry.state is None, "nothing to retry: no confirm button"
+    assert "RUN_NOT_RETRYABLE" in unescape(retry.page.content.decode())
+    assert Run.objects.get(pk=done.pk).status == "completed"
+    assert TimelineEvent.objects.filter(run=done).count() == events_before
 
 
 def test_retry_and_replay_actions(functions) -> None:
@@ -196,7 +237,7 @@ def test_retry_and_replay_actions(functions) -> None:
     client = admin_client(superuser=True, username="bob")
 
     retried = act(client, "retry_runs", failed)
-    assert any("Re-queued 1 run(s)" in m for m in shown_messages(retried))
+    assert retried.state is not None and retried.state["ok"] == 1
     failed.refresh_from_db()
     assert failed.status == "queued"
     assert TimelineEvent.objects.filter(run=failed, type="run.retried").get().payload["by"] == (
@@ -206,7 +247,8 @@ def test_retry_and_replay_actions(functions) -> None:
 
     replayed = act(client, "replay_runs", failed)
     replay = Run.objects.get(replay_of=failed)
-    assert any(f"{failed.pk} → {replay.pk}" in m for m in shown_messages(replayed))
+    assert replayed.state is not None
+    assert replayed.state["done"] == [f"{failed.pk} → {replay.pk}"]
     assert (replay.principal, replay.function_id) == ("user:bob", "t.admin.broken")
 
 
@@ -219,13 +261,20 @@ def test_actions_need_their_model_permissions(functions) -> None:
     assert response.context["action_form"] is None or not [
         name for name, _label in response.context["action_form"].fields["action"].choices if name
     ]
-    act(viewer, "cancel_runs", waiting)
+    refused = act(viewer, "cancel_runs", waiting)
+    assert refused.state is None and "dry" not in refused.page.context, "no confirmation page"
+    selection = {"confirm": "yes", "selection": "yes", "ids": [waiting.pk]}
+    assert (
+        viewer.post(reverse("admin:workflows_run_bulk", args=["cancel"]), selection).status_code
+        == 403
+    )
     assert Run.objects.get(pk=waiting.pk).status == "waiting"
 
     canceller = admin_client("view_run", "cancel_run")
     choices = canceller.get(CHANGELIST).context["action_form"].fields["action"].choices
     assert [name for name, _label in choices if name] == ["cancel_runs"]
-    act(canceller, "cancel_runs", waiting)
+    assert act(canceller, "retry_runs", waiting).state is None
+    assert act(canceller, "cancel_runs", waiting).state is not None
     assert Run.objects.get(pk=waiting.pk).status == "cancelled"
 
 

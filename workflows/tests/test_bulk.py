@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from contextlib import ExitStack
 from html import unescape
 
@@ -12,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.factories import StaffUserFactory
-from workflows import durable_function, temporarily_registered, trigger
+from workflows import durable_function, services, temporarily_registered, trigger
 from workflows.admin import bulk
 from workflows.models import Run, TimelineEvent
 from workflows.testing import drain
@@ -68,16 +69,25 @@ def bulk_url(action: str, query: str = "") -> str:
     return f"{url}?{query}" if query else url
 
 
+HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
+
+
 def confirm(client: Client, page):
-    """Press "Yes" on the confirmation page (its own form fields)."""
-    context = page.context
+    """Press "Yes" on the confirmation page: post its form's own hidden fields."""
+    html = page.content.decode()
+    form = html[html.index('<form method="post" action="') :]
+    form = form[: form.index("</form>")]
+    data: dict[str, list[str]] = {}
+    for name, value in HIDDEN.findall(form):
+        data.setdefault(name, []).append(unescape(value))
+    return client.post(unescape(form.split('"')[3]), data)
+
+
+def tick(client: Client, action: str, runs: list[Run], query: str = ""):
+    """Tick rows on the run list, choose the action and press "Go"."""
     return client.post(
-        context["confirm_url"],
-        {
-            "confirm": "yes",
-            "frozen_at": context["frozen_at"].isoformat(),
-            "back": context["back_url"],
-        },
+        f"{CHANGELIST}?{query}" if query else CHANGELIST,
+        {"action": action, "_selected_action": [run.pk for run in runs], "index": 0},
     )
 
 
@@ -207,32 +217,117 @@ def test_retry_all_failed_of_a_filter(functions) -> None:
     assert LogEntry.objects.filter(object_id__in=[r.pk for r in failed]).count() == 2
 
 
-def test_selected_rows_act_at_once_in_batches_with_one_log_entry_each(
+def test_ticked_rows_are_counted_first_then_acted_on_in_batches_with_one_log_entry_each(
     functions, monkeypatch
 ) -> None:
     monkeypatch.setattr(bulk, "BATCH_SIZE", 2)
     waiting = start("t.bulk.wait", 5)
     done = start("t.bulk.done")[0]
+    unticked = start("t.bulk.wait")[0]
+    done_events = TimelineEvent.objects.filter(run_id=done.pk).count()
+    client = staff(superuser=True, username="petra")
+
+    page = tick(client, "cancel_runs", [*waiting, done], "function_id=t.bulk.wait")
+
+    assert page.status_code == 200, "the confirmation page, not an immediate action"
+    dry = page.context["dry"]
+    assert (dry.selected, dry.matching, dry.applicable, dry.untouched) == (6, 6, 5, 1)
+    html = unescape(page.content.decode())
+    assert 'id="bulk-matching">6<' in html and "runs selected" in html
+    assert "Yes, cancel 5 runs" in html
+    refused = html[html.index('id="bulk-refused-runs"') :]
+    assert done.pk in refused and "RUN_NOT_CANCELLABLE: it is completed" in refused
+    assert {run.pk for run in page.context["dry"].sample} == {run.pk for run in waiting}
+    assert statuses("t.bulk.wait") == {"waiting": 6}, "a dry run changes nothing"
+    assert not LogEntry.objects.exists()
+
+    started = confirm(client, page)
+    assert started.status_code == 302
+    states = run_job(client, started.url)
+
+    assert [state["processed"] for state in states] == [2, 4, 6]
+    last = states[-1]
+    assert (last["total"], last["ok"], last["failed"]) == (6, 5, 1)
+    assert last["errors"] == [
+        f"{done.pk}: RUN_NOT_CANCELLABLE: it is completed; only active runs can be cancelled"
+    ]
+    assert sorted(last["done"]) == sorted(run.pk for run in waiting)
+    assert statuses("t.bulk.wait") == {"cancelled": 5, "waiting": 1}
+    assert Run.objects.get(pk=unticked.pk).status == "waiting", "exactly the ticked rows"
+    assert Run.objects.get(pk=done.pk).status == "completed"
+    assert TimelineEvent.objects.filter(run_id=done.pk).count() == done_events
+    entries = LogEntry.objects.filter(content_type__model="run")
+    assert sorted(entries.values_list("object_id", flat=True)) == sorted(r.pk for r in waiting)
+    assert {entry.user.username for entry in entries} == {"petra"}
+    progress = unescape(client.get(started.url).content.decode())
+    assert "Cancel 6 selected runs" in progress and 'id="bulk-failed">1<' in progress
+    assert f"{done.pk}: RUN_NOT_CANCELLABLE" in progress
+    assert all(f"<li>Cancelled {run.pk}</li>" in progress for run in waiting)
+    assert 'href="/admin/workflows/run/?function_id=t.bulk.wait"' in progress, "back to the list"
+
+
+def test_ticked_rows_the_action_does_not_apply_to_are_refused_and_change_nothing(
+    functions,
+) -> None:
+    done = start("t.bulk.done", 2)
+    client = staff(superuser=True)
+
+    page = tick(client, "retry_runs", done)
+
+    html = unescape(page.content.decode())
+    assert (page.context["dry"].selected, page.context["dry"].applicable) == (2, 0)
+    assert 'id="bulk-confirm"' not in html and "there is nothing to retry" in html
+    assert html.count("RUN_NOT_RETRYABLE: it is completed") == 2
+    forced = confirm(client, page)
+    assert forced.status_code == 302
+    assert "No run to retry: nothing changed." in page_messages(client.get(forced.url))
+    assert statuses("t.bulk.done") == {"completed": 2}
+    assert not LogEntry.objects.exists()
+
+
+def test_a_ticked_run_that_changed_after_the_count_is_refused_with_the_reason(
+    functions,
+) -> None:
+    first, second = start("t.bulk.wait", 2)
+    client = staff(superuser=True)
+    page = tick(client, "cancel_runs", [first, second])
+    assert page.context["dry"].applicable == 2
+    services.run_cancel(run_id=second.pk, by="someone-else")
+
+    last = run_job(client, confirm(client, page).url)[-1]
+
+    assert (last["ok"], last["failed"]) == (1, 1)
+    assert last["errors"] == [
+        f"{second.pk}: RUN_NOT_CANCELLABLE: it is cancelled; only active runs can be cancelled"
+    ]
+    assert Run.objects.get(pk=second.pk).cancelled_by == "someone-else"
+    assert list(LogEntry.objects.values_list("object_id", flat=True)) == [first.pk]
+
+
+def test_too_many_ticked_rows_are_refused_and_change_nothing(functions, monkeypatch) -> None:
+    monkeypatch.setattr(bulk, "MAX_ACTION_RUNS", 3)
+    waiting = start("t.bulk.wait", 4)
     client = staff(superuser=True)
 
     response = client.post(
-        f"{CHANGELIST}?function_id=t.bulk.wait",
+        CHANGELIST,
+        {"action": "cancel_runs", "_selected_action": [r.pk for r in waiting], "index": 0},
+        follow=True,
+    )
+    assert any("Select at most 3 runs" in m for m in page_messages(response))
+    forced = client.post(
+        bulk_url("cancel"),
         {
-            "action": "cancel_runs",
-            "_selected_action": [run.pk for run in waiting] + [done.pk],
-            "index": 0,
+            "confirm": "yes",
+            "selection": "yes",
+            "ids": [r.pk for r in waiting],
+            "frozen_at": "2020-01-01T00:00:00+00:00",
         },
         follow=True,
     )
-
-    shown = page_messages(response)
-    assert any(m.startswith("Cancelled 5 run(s)") for m in shown), shown
-    assert any(f"{done.pk}: RUN_NOT_CANCELLABLE" in m for m in shown), shown
-    assert response.redirect_chain[-1][0].endswith("?function_id=t.bulk.wait")
-    assert statuses("t.bulk.wait") == {"cancelled": 5}
-    assert sorted(LogEntry.objects.values_list("object_id", flat=True)) == sorted(
-        r.pk for r in waiting
-    )
+    assert any("incomplete" in m for m in page_messages(forced))
+    assert statuses("t.bulk.wait") == {"waiting": 4}
+    assert not LogEntry.objects.exists()
 
 
 def test_select_all_across_pages_goes_to_the_filters_dry_run(functions) -> None:

@@ -146,76 +146,145 @@ def test_cancel_action_cancels_a_waiting_run_and_refuses_a_completed_one(
     staff_page: Page, staff_user, runs: Runs
 ) -> None:
     page = staff_page
+    page.set_viewport_size({"width": 1280, "height": 900})
     done, waiting = runs.completed, runs.waiting
+    timeline_before = done.timeline.count()
     page.goto("/admin/workflows/run/")
 
-    _run_action(page, "cancel_runs", waiting.pk)
+    _run_action(page, "cancel_runs", waiting.pk, done.pk)
 
-    expect(_messages(page, "success")).to_have_text(f"Cancelled 1 run(s): {waiting.pk}")
-    expect(_messages(page, "error")).to_have_count(0)
-    expect(_row(page, waiting.pk).locator(".rawr-badge")).to_have_text("cancelled")
+    # The dry run of exactly the ticked rows: nothing has changed yet.
+    expect(page.locator("#bulk-matching")).to_have_text("2")
+    expect(page.locator("#bulk-applicable")).to_have_text("1")
+    expect(page.locator("#bulk-untouched")).to_have_text("1")
+    expect(page.locator(".rawr-bulk-scope")).to_contain_text("The 2 runs you selected")
+    expect(page.locator(".rawr-sample").first).to_contain_text(waiting.pk)
+    refused = page.locator("#bulk-refused-runs tbody tr")
+    expect(refused).to_have_count(1)
+    expect(refused).to_contain_text(done.pk)
+    expect(refused).to_contain_text("RUN_NOT_CANCELLABLE: it is completed")
+    waiting.refresh_from_db()
+    assert waiting.status == "waiting" and waiting.cancel_requested_at is None
+    page.screenshot(path="/tmp/confirm-selection.png", full_page=True)
+
+    page.get_by_role("button", name="Yes, cancel 1 run").click()
+
+    expect(page.locator("#bulk-status")).to_have_attribute("data-state", "done")
+    expect(page.locator("#bulk-ok")).to_have_text("1")
+    expect(page.locator("#bulk-failed")).to_have_text("1")
+    expect(page.locator("#bulk-done li")).to_have_text([f"Cancelled {waiting.pk}"])
+    expect(page.locator("#bulk-errors li")).to_have_text(
+        [f"{done.pk}: RUN_NOT_CANCELLABLE: it is completed; only active runs can be cancelled"]
+    )
+    expect(page.locator(".rawr-progress")).to_have_attribute("aria-valuenow", "100")
+    page.screenshot(path="/tmp/progress-selection.png", full_page=True, animations="disabled")
     waiting.refresh_from_db()
     assert waiting.status == "cancelled"
     assert waiting.cancelled_by == f"user:{staff_user.username}"
     assert waiting.timeline.order_by("seq").last().type == "run.cancelled"
-
-    timeline_before = done.timeline.count()
-    _run_action(page, "cancel_runs", done.pk)
-
-    error = _messages(page, "error")
-    expect(error).to_contain_text(done.pk)
-    expect(error).to_contain_text("RUN_NOT_CANCELLABLE")
-    expect(_messages(page, "success")).to_have_count(0)
-    expect(_row(page, done.pk).locator(".rawr-badge")).to_have_text("completed")
     done.refresh_from_db()
     assert done.status == "completed" and done.cancel_requested_at is None
     assert done.timeline.count() == timeline_before
+
+    page.get_by_role("link", name="Back to the run list").click()
+    expect(_row(page, waiting.pk).locator(".rawr-badge")).to_have_text("cancelled")
+    expect(_row(page, done.pk).locator(".rawr-badge")).to_have_text("completed")
+
+    _run_action(page, "cancel_runs", done.pk)  # the completed run alone: nothing to do
+
+    expect(page.locator("#bulk-applicable")).to_have_text("0")
+    expect(page.locator("#bulk-nothing")).to_contain_text("nothing to cancel")
+    expect(page.locator("#bulk-confirm")).to_have_count(0)
+    expect(page.locator("#bulk-refused-runs tbody tr")).to_contain_text("RUN_NOT_CANCELLABLE")
+    done.refresh_from_db()
+    assert done.status == "completed" and done.cancel_requested_at is None
+    assert done.timeline.count() == timeline_before
+
+
+def _import_into_canvas(page: Page, document: dict) -> None:
+    """The canvas toolbar's "Import…": paste a document and load it (nothing is saved)."""
+    page.get_by_role("button", name="Import…").click()
+    page.locator("#canvas-import-text").fill(json.dumps(document, indent=2))
+    page.get_by_role("button", name="Load into canvas").click()
+    expect(page.locator("#canvas-import-dialog")).not_to_be_visible()
 
 
 def test_workflow_import_refuses_an_unknown_desk_kind_then_stores_the_example(
     staff_page: Page,
 ) -> None:
     page = staff_page
+    page.set_viewport_size({"width": 1440, "height": 1000})
     document = json.loads(EXAMPLE.read_text())
     broken = json.loads(EXAMPLE.read_text())
     broken["desks"][1]["kind"] = "desk:teleportation"
 
     page.goto("/admin/coordination/workflowversion/")
     page.locator(".object-tools a.addlink").click()
-    page.get_by_label("Workflow document (JSON)").fill(json.dumps(broken, indent=2))
-    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator("#canvas-app h1")).to_have_text("New workflow")
 
-    expect(page.locator(".errornote")).to_be_visible()
-    expect(page.locator(".errorlist")).to_contain_text("UNKNOWN_DESK_KIND (execute)")
+    _import_into_canvas(page, broken)
+
+    issue = page.locator("#canvas-issues li[data-code=UNKNOWN_DESK_KIND]")
+    expect(issue).to_have_attribute("data-desk-id", "execute")
+    expect(page.locator("#canvas-status")).to_have_text(re.compile(r"\d+ problems?"))
+    page.get_by_role("button", name="Save as new version").click()
+    expect(page.locator("#canvas-message")).to_contain_text("Not saved")
+    expect(page.locator("#canvas-status")).to_have_text("Not saved")
+    expect(issue).to_be_visible()
+    page.screenshot(path="/tmp/canvas-import-refused.png", full_page=True)
     assert not WorkflowVersion.objects.exists()
 
-    page.get_by_label("Workflow document (JSON)").fill(json.dumps(document, indent=2))
-    page.get_by_role("button", name="Save", exact=True).click()
+    _import_into_canvas(page, document)
 
-    expect(_messages(page, "success")).to_contain_text("was added successfully")
+    expect(page.locator("#canvas-status")).to_contain_text("Valid")
+    expect(page.locator("#canvas-issues li")).to_have_count(0)
+    page.get_by_role("button", name="Save as new version").click()
+
+    expect(_messages(page, "success")).to_have_text("Saved linear-review version 1.")
+    expect(page.locator("#canvas-app h1")).to_contain_text("linear-review v1")
     stored = WorkflowVersion.objects.get()
-    assert (stored.workflow_id, stored.version) == ("linear-review", 1)
+    assert (stored.workflow_id, stored.version, stored.document["desks"]) == (
+        "linear-review",
+        1,
+        document["desks"],
+    )
+    desks = page.locator("#canvas-outline-desks li")
+    expect(desks).to_have_count(3)
+    for desk_id, kind in (
+        ("analyze", "desk:analysis"),
+        ("execute", "desk:execution"),
+        ("review", "desk:qa"),
+    ):
+        expect(page.locator(f"#canvas-outline-desks li[data-desk-id={desk_id}]")).to_contain_text(
+            kind
+        )
+
+    page.goto("/admin/coordination/workflowversion/")
     row = _row(page, "linear-review")
     expect(row.locator("td.field-version")).to_have_text("1")
     expect(row.locator("td.field-desk_count")).to_have_text("3")
-
     row.get_by_role("link", name="linear-review").click()
-    expect(page.locator(".field-version .readonly")).to_have_text("1")
-    expect(page.locator("#desks-group td.field-desk_id")).to_have_text(
-        ["analyze", "execute", "review"]
-    )
-    expect(page.locator("#desks-group td.field-kind")).to_have_text(
-        ["desk:analysis", "desk:execution", "desk:qa"]
-    )
+    expect(page.locator("#canvas-app h1")).to_contain_text("linear-review v1")
 
-    page.get_by_role("link", name="Edit as a new version").click()
-    expect(page.get_by_label("Workflow document (JSON)")).to_contain_text('"linear-review"')
-    page.goto(f"{page.url.split('?')[0]}?from=linear-review&version=²")  # not a number: latest
-    expect(page.get_by_label("Workflow document (JSON)")).to_contain_text('"linear-review"')
-    page.get_by_role("button", name="Save", exact=True).click()
-    expect(_messages(page, "success")).to_contain_text("was added successfully")
+    # Edit as a new version: change the name in the side panel, save.
+    page.get_by_label("Name", exact=True).fill("Linear review, renamed")
+    expect(page.locator("#canvas-status")).to_contain_text("unsaved changes")
+    page.get_by_role("button", name="Save as new version").click()
+    expect(_messages(page, "success")).to_have_text("Saved linear-review version 2.")
+    expect(page.locator("#canvas-app h1")).to_contain_text("linear-review v2")
+
+    # A new version from a stored one by URL; a version that is not a number means the latest.
+    page.goto("/admin/coordination/workflowversion/add/?from=linear-review&version=²")
+    expect(page.locator("#canvas-outline-desks li")).to_have_count(3)
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Linear review, renamed")
+    page.get_by_role("button", name="Save as new version").click()
+    expect(_messages(page, "success")).to_have_text("Saved linear-review version 3.")
     versions = WorkflowVersion.objects.filter(workflow_id="linear-review").order_by("version")
-    assert list(versions.values_list("version", flat=True)) == [1, 2]
+    assert list(versions.values_list("version", "name")) == [
+        (1, document["name"]),
+        (2, "Linear review, renamed"),
+        (3, "Linear review, renamed"),
+    ]
 
 
 def test_api_key_secret_is_shown_once_listed_by_prefix_and_revocable(

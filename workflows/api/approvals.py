@@ -32,37 +32,27 @@ from drf_spectacular.utils import (
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from rawr_site.contract.errors import RawrError
-from rawr_site.host.drf_auth import ApiKeyUser
 from rawr_site.transports.openapi import ERROR_COMPONENT, REF_TEMPLATE
 from workflows import selectors, services
 from workflows.api.pagination import KeysetCursorPagination
-from workflows.api.permissions import actor_label, visible_capabilities
+from workflows.api.permissions import (
+    StaffOrApiKeyPermission,
+    actor_label,
+    visible_capabilities,
+)
 from workflows.models import Approval, ApprovalStatus
 
 DECIDE_PERMISSION = "workflows.decide_approval"
 _NULLABLE_STR = serializers.CharField(allow_null=True, read_only=True)
 
 
-class ApprovalsApiPermission(BasePermission):
+class ApprovalsApiPermission(StaffOrApiKeyPermission):
     message = "The approvals API needs an API key or a staff session"
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        user = request.user
-        if user is None or not user.is_authenticated:
-            return False
-        if isinstance(user, ApiKeyUser):
-            return True
-        if not (user.is_active and user.is_staff):
-            return False
-        if getattr(view, "action", "") == "decide" and not user.has_perm(DECIDE_PERMISSION):
-            self.message = f"Missing permission {DECIDE_PERMISSION}"
-            return False
-        return True
+    action_permissions = {"decide": DECIDE_PERMISSION}
 
 
 class ApprovalCursorPagination(KeysetCursorPagination):

@@ -30,8 +30,13 @@ ACTION_PERMISSIONS = {
 }
 
 
-class RunsApiPermission(BasePermission):
-    message = "The runs API needs an API key or a staff session"
+class StaffOrApiKeyPermission(BasePermission):
+    """API keys (scoped by the selectors) and active staff sessions; a staff user also
+    needs the model permission that ``action_permissions`` names for the view's action."""
+
+    message = "This API needs an API key or a staff session"
+    #: View action -> the Django model permission a staff user needs for it.
+    action_permissions: dict[str, str] = {}
 
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
@@ -41,11 +46,16 @@ class RunsApiPermission(BasePermission):
             return True
         if not (user.is_active and user.is_staff):
             return False
-        required = ACTION_PERMISSIONS.get(getattr(view, "action", "") or "")
+        required = self.action_permissions.get(getattr(view, "action", "") or "")
         if required is not None and not user.has_perm(required):
             self.message = f"Missing permission {required}"
             return False
         return True
+
+
+class RunsApiPermission(StaffOrApiKeyPermission):
+    message = "The runs API needs an API key or a staff session"
+    action_permissions = ACTION_PERMISSIONS
 
 
 def visible_capabilities(request: Request) -> frozenset[str] | None:

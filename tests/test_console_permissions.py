@@ -17,13 +17,12 @@ from pathlib import Path
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.admin.utils import quote
-from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
 from coordination import services as coordination_services
 from coordination.models import WorkflowVersion
-from tests.factories import StaffUserFactory
+from tests.factories import staff_client as client_with
 from workflows import durable_function, temporarily_registered, trigger
 from workflows.models import Approval, Run, TimelineEvent
 from workflows.testing import clear, drain
@@ -34,11 +33,11 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "coordination" / "examples" / "l
 
 #: Every ``view_*`` permission of the console's apps: what a view-only operator holds.
 VIEW_PERMISSIONS = (
-    ("workflows", "view_run"),
-    ("workflows", "view_event"),
-    ("workflows", "view_approval"),
-    ("coordination", "view_workflowversion"),
-    ("coordination", "view_deskmemory"),
+    "workflows.view_run",
+    "workflows.view_event",
+    "workflows.view_approval",
+    "coordination.view_workflowversion",
+    "coordination.view_deskmemory",
 )
 
 
@@ -79,17 +78,6 @@ def world(settings) -> Iterator[World]:
         waiting.refresh_from_db()
         yield World(failed, waiting, Approval.objects.get(run=waiting), version)
     clear()
-
-
-def client_with(*perms: tuple[str, str]) -> Client:
-    user = StaffUserFactory()
-    for app_label, codename in perms:
-        user.user_permissions.add(
-            Permission.objects.get(content_type__app_label=app_label, codename=codename)
-        )
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def snapshot() -> dict[str, object]:
@@ -183,7 +171,7 @@ def test_view_only_staff_get_403_on_every_action_and_nothing_changes(world: Worl
 @pytest.mark.parametrize("codename", sorted(OWNERS))
 def test_each_permission_opens_only_its_own_actions(world: World, codename: str) -> None:
     app_label = "coordination" if codename == "add_workflowversion" else "workflows"
-    client = client_with(*VIEW_PERMISSIONS, (app_label, codename))
+    client = client_with(*VIEW_PERMISSIONS, f"{app_label}.{codename}")
     before = snapshot()
     for name, (url, body) in actions(world).items():
         status = client.post(url, body).status_code

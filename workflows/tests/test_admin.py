@@ -9,14 +9,13 @@ from html import unescape
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.admin.utils import quote
-from django.contrib.auth.models import Permission
 from django.db import connection
 from django.http import HttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tests.factories import StaffUserFactory
+from tests.factories import staff_client as admin_client
 from workflows import durable_function, event_send, temporarily_registered, trigger
 from workflows.admin import EstimatedCountPaginator
 from workflows.models import Run, TimelineEvent
@@ -54,16 +53,6 @@ def start(function_id: str, **kwargs) -> Run:
     return run
 
 
-def admin_client(*perms: str, superuser: bool = False, username: str | None = None) -> Client:
-    extra = {"username": username} if username else {}
-    user = StaffUserFactory(is_superuser=superuser, **extra)
-    for codename in perms:
-        user.user_permissions.add(
-            Permission.objects.get(content_type__app_label="workflows", codename=codename)
-        )
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @dataclass

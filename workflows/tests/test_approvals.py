@@ -11,13 +11,13 @@ from contextlib import ExitStack
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
 
 from rawr_site.contract import RawrError
 from tests.conftest import csrf_headers
 from tests.factories import StaffUserFactory, UserFactory, issue_key
+from tests.factories import staff_client as _staff
 from workflows import durable_function, run_cancel, temporarily_registered, trigger
 from workflows.models import Approval, ApprovalStatus, Run, Step
 from workflows.selectors import approval_pending_for_run, approvals_pending
@@ -252,15 +252,6 @@ def test_pending_approvals_are_sorted_by_due_time_with_no_timeout_last() -> None
 
 
 # -- /api/approvals/ ----------------------------------------------------------------------------
-def _staff(*perms: str) -> Client:
-    user = StaffUserFactory()
-    for codename in perms:
-        user.user_permissions.add(
-            Permission.objects.get(content_type__app_label="workflows", codename=codename)
-        )
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def _key(*, scopes=()) -> Client:

@@ -8,11 +8,10 @@ from html import unescape
 
 import pytest
 from django.contrib.admin.models import LogEntry
-from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
-from tests.factories import StaffUserFactory
+from tests.factories import staff_client as staff
 from workflows import durable_function, services, temporarily_registered, trigger
 from workflows.admin import bulk
 from workflows.models import Run, TimelineEvent
@@ -53,15 +52,6 @@ def start(function_id: str, count: int = 1) -> list[Run]:
     return list(Run.objects.filter(pk__in=[run.pk for run in runs]))
 
 
-def staff(*perms: str, superuser: bool = False, username: str | None = None) -> Client:
-    user = StaffUserFactory(is_superuser=superuser, **({"username": username} if username else {}))
-    for codename in perms:
-        user.user_permissions.add(
-            Permission.objects.get(content_type__app_label="workflows", codename=codename)
-        )
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def bulk_url(action: str, query: str = "") -> str:

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.admin.utils import quote
-from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -15,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from coordination.run_columns import WORKFLOW_ID
-from tests.factories import StaffUserFactory
+from tests.factories import staff_client as staff
 from workflows import durable_function, temporarily_registered, testing, trigger
 from workflows.admin.paging import EstimatedCountPaginator
 from workflows.admin.run_list import register_run_subject, temporarily_registered_subject
@@ -54,15 +53,6 @@ def start(function_id: str, input=None, **kwargs) -> Run:
     return run
 
 
-def staff(*perms: str, superuser: bool = False) -> Client:
-    user = StaffUserFactory(is_superuser=superuser)
-    for codename in perms:
-        user.user_permissions.add(
-            Permission.objects.get(content_type__app_label="workflows", codename=codename)
-        )
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def listed(client: Client, query: str) -> set[str]:

@@ -14,7 +14,6 @@ from contextlib import ExitStack
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.admin.utils import quote
-from django.contrib.auth.models import Permission
 from django.db import connection
 from django.db.models import JSONField, Value
 from django.test import Client
@@ -23,6 +22,7 @@ from django.urls import reverse
 from pydantic import BaseModel, Field
 
 from tests.factories import StaffUserFactory
+from tests.factories import staff_client as client_with
 from workflows import durable_function, temporarily_registered, trigger
 from workflows.admin.run_page_parts import TIMELINE_PAGE
 from workflows.models import Approval, Run, Step, TimelineEvent
@@ -77,15 +77,6 @@ def start(function_id: str, input=None, **kwargs) -> Run:
     return run
 
 
-def client_with(*perms: str, superuser: bool = False) -> Client:
-    user = StaffUserFactory(is_superuser=superuser)
-    for perm in perms:
-        user.user_permissions.add(
-            Permission.objects.get(content_type__app_label="workflows", codename=perm)
-        )
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def page_url(run: Run | str) -> str:

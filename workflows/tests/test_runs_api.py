@@ -11,7 +11,6 @@ from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -20,7 +19,7 @@ from pydantic import BaseModel
 
 from rawr_site.host.services import apikey_revoke
 from tests.conftest import csrf_headers
-from tests.factories import StaffUserFactory, UserFactory, issue_key
+from tests.factories import StaffUserFactory, UserFactory, issue_key, staff_client
 from workflows import durable_function, temporarily_registered, trigger
 from workflows.models import Run, TimelineEvent
 from workflows.testing import drain
@@ -118,15 +117,6 @@ def api():
     return client
 
 
-def staff_client(*perms: str, superuser: bool = False) -> Client:
-    user = StaffUserFactory(is_superuser=superuser)
-    for codename in perms:
-        user.user_permissions.add(
-            Permission.objects.get(content_type__app_label="workflows", codename=codename)
-        )
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def ids(response) -> list[str]:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.contrib.admin.utils import quote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.test import Client
@@ -200,7 +201,7 @@ def test_run_starts_the_current_version_as_the_user(root):
     assert response.json() == {
         "ok": True,
         "runId": run.pk,
-        "url": reverse("admin:workflows_run_change", args=[run.pk]),
+        "url": reverse("admin:workflows_run_change", args=[quote(run.pk)]),
     }
     assert run.function_id == "coordination.run"
     assert run.input == {

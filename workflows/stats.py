@@ -18,11 +18,13 @@ counts.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     Aggregate,
     Count,
@@ -323,6 +325,22 @@ def _percentiles_by_offset(
     return result
 
 
+#: Memory for the percentile sort: a day of finished runs is ~9 MB of (function, duration)
+#: pairs at a million runs; at Postgres's default 4 MB ``work_mem`` the sort spills to disk.
+SORT_WORK_MEM = "32MB"
+
+
+@contextmanager
+def _sort_memory() -> Iterator[None]:
+    """On Postgres, raise ``work_mem`` for this transaction only (``SET LOCAL``)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL work_mem = '{SORT_WORK_MEM}'")
+        yield
+
+
 def function_stats(*, start: datetime, end: datetime) -> list[FunctionStats]:
     """Finished, failed and p50/p95 duration per function for runs finished in the window.
 
@@ -338,7 +356,10 @@ def function_stats(*, start: datetime, end: datetime) -> list[FunctionStats]:
     if postgres:
         aggregates["p50"] = _PercentileCont(_duration(), 0.5)
         aggregates["p95"] = _PercentileCont(_duration(), 0.95)
-    rows = list(runs.annotate(**aggregates).order_by("-finished", "function_id")[:MAX_FUNCTIONS])
+    with _sort_memory():
+        rows = list(
+            runs.annotate(**aggregates).order_by("-finished", "function_id")[:MAX_FUNCTIONS]
+        )
     stats = []
     for row in rows:
         if postgres:

@@ -140,8 +140,8 @@ def test_doctor_without_a_worker_times_out_says_why_and_cancels_its_run() -> Non
 
 
 def test_doctor_reports_a_failed_run_with_its_error(monkeypatch) -> None:
-    from rawr_site.host.doctor import doctor_check
     from workflows import NonRetriableError, builtin
+    from workflows.doctor import doctor_check
 
     def broken(index: int, seconds: float) -> dict:
         raise NonRetriableError("disk on fire", code="DOCTOR_BROKEN")

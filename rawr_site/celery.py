@@ -1,7 +1,9 @@
 """The Celery app (``celery -A rawr_site worker``).
 
 Configuration comes from Django settings (``CELERY_*``); tasks are autodiscovered in every
-installed app, capabilities included.
+installed app, capabilities included. Apps add their worker bootsteps from their own
+``AppConfig.ready()`` (``app.steps["worker"].add(...)``), which Celery's Django fixup runs
+before the worker builds its blueprint: the host never imports an app.
 """
 
 from __future__ import annotations
@@ -20,12 +22,3 @@ TRANSPORT_ALIASES.setdefault("rawrfs", "rawr_site.embedded_broker:Transport")
 app = Celery("rawr_site")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-
-
-def _install_worker_steps() -> None:
-    from workflows.worker import SweeperStep
-
-    app.steps["worker"].add(SweeperStep)
-
-
-_install_worker_steps()

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from rawr_site.host.drf_auth import ApiKeyUser
-from rawr_site.transports.auth import principal_for_user
+from rawr_site.host.principals import principal_for_user
 
 
 class WhoAmIView(APIView):

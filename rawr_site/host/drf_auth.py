@@ -8,8 +8,8 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from rawr_site.contract.context import Principal
+from rawr_site.host.principals import bearer_token, principal_for_key
 from rawr_site.host.services import apikey_authenticate
-from rawr_site.transports.auth import bearer_token, principal_for_key
 
 
 @dataclass(frozen=True)

@@ -19,41 +19,13 @@ from typing import Literal
 from django.http import HttpRequest
 from ninja.utils import check_csrf
 
-from rawr_site.contract.context import BoundaryContext, Principal
+from rawr_site.contract.context import BoundaryContext
 from rawr_site.contract.errors import RawrError
-from rawr_site.host.models import ApiKey
+from rawr_site.host.principals import bearer_token, principal_for_key, principal_for_user
 from rawr_site.host.services import apikey_authenticate
 from rawr_site.log_context import correlation_id_of
 
 Family = Literal["rpc", "published"]
-
-
-def bearer_token(request: HttpRequest) -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return token.strip() or None
-
-
-def principal_for_key(api_key: ApiKey) -> Principal:
-    return Principal(
-        kind="api_key",
-        id=str(api_key.pk),
-        name=api_key.prefix,
-        first_party=api_key.first_party,
-        scopes=frozenset(api_key.scopes) if api_key.scopes else None,
-    )
-
-
-def principal_for_user(user) -> Principal:
-    return Principal(
-        kind="user",
-        id=str(user.pk),
-        name=user.get_username(),
-        first_party=True,
-        is_staff=bool(user.is_staff),
-    )
 
 
 def authenticate(

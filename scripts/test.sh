@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make test` (and CI): lint, generated-file checks, then the whole pytest suite (e2e
+# `make test` (and CI): lint, import contracts, generated-file checks, then the whole pytest suite (e2e
 # included) on PostgreSQL and a real broker (Redis unless CELERY_BROKER_URL says otherwise).
 # Arguments are passed to pytest.
 set -euo pipefail
@@ -37,6 +37,7 @@ step() {
 }
 
 step ruff check .
+step lint-imports --no-cache
 step python manage.py rawr manifest --check
 step python manage.py rawr schema --check
 step python manage.py makemigrations --check --dry-run

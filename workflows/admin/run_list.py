@@ -36,6 +36,7 @@ from workflows.admin.run_list_filters import (
     QUICK_SINCE,
     SEARCH_PARAM,
     BadFilter,
+    apply_subject,
 )
 from workflows.admin.run_list_subjects import (
     RunSubject,
@@ -217,7 +218,7 @@ def subject_filter(subject: RunSubject) -> type[ParamFilter]:
     """A text-input filter for a registered run subject (``workflow_id``)."""
 
     def apply(self: ParamFilter, name: str, queryset: QuerySet[Run], value: str) -> QuerySet[Run]:
-        return subject.apply(queryset, value, timezone.now())
+        return apply_subject(subject, queryset, value)
 
     return type(
         f"{subject.parameter.title().replace('_', '')}Filter",

@@ -13,6 +13,7 @@ never a silently wider list (a bulk action on an ignored filter would act on eve
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from workflows.admin.run_list_subjects import run_subjects
+from workflows.admin.run_list_subjects import RunSubject, reserve_parameters, run_subjects
 from workflows.models import ACTIVE_STATUSES, Run, RunStatus
 
 #: Quick choices of the time-range filter: ``since=<key>``.
@@ -163,11 +164,21 @@ class FilteredRuns:
     applied: dict[str, str]
 
 
+reserve_parameters(set(BUILTIN_FILTERS) | CHANGELIST_PARAMS | {SEARCH_PARAM})
+
+
+def apply_subject(
+    subject: RunSubject, queryset: QuerySet[Run], value: str, now: datetime | None = None
+) -> QuerySet[Run]:
+    """Narrow ``queryset`` to runs whose subject is ``value`` (checked like every filter)."""
+    return subject.filter(queryset, _check(subject.title, value))
+
+
 def all_filters() -> dict[str, RunFilter]:
     """The built-in filters plus one per registered run subject (``workflow_id`` ...)."""
     filters = dict(BUILTIN_FILTERS)
     for subject in run_subjects():
-        filters[subject.parameter] = subject.apply
+        filters[subject.parameter] = functools.partial(apply_subject, subject)
     return filters
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 
 from django.db.models import QuerySet
 
@@ -36,13 +35,15 @@ class RunSubject:
             return ""
         return str(self.value(run) or "")
 
-    def apply(self, queryset: QuerySet[Run], value: str, now: datetime) -> QuerySet[Run]:
-        from workflows.admin.run_list_filters import _check
-
-        return self.filter(queryset, _check(self.title, value))
-
 
 _subjects: dict[str, RunSubject] = {}
+#: Parameters the run list reads itself (its filters, paging, search); a subject may not
+#: take one. ``run_list_filters`` reserves them when it is imported.
+_reserved: set[str] = set()
+
+
+def reserve_parameters(names: set[str] | frozenset[str]) -> None:
+    _reserved.update(names)
 
 
 def register_run_subject(
@@ -54,10 +55,7 @@ def register_run_subject(
     filter: Callable[[QuerySet[Run], str], QuerySet[Run]],
 ) -> RunSubject:
     """Add a column and a ``?parameter=`` filter to the run list; duplicates raise."""
-    from workflows.admin.run_list_filters import BUILTIN_FILTERS, CHANGELIST_PARAMS, SEARCH_PARAM
-
-    taken = set(BUILTIN_FILTERS) | set(CHANGELIST_PARAMS) | {SEARCH_PARAM}
-    if parameter in _subjects or parameter in taken:
+    if parameter in _subjects or parameter in _reserved:
         raise ValueError(f"run list parameter {parameter!r} is already registered")
     subject = RunSubject(function_id, parameter, title, value, filter)
     _subjects[parameter] = subject

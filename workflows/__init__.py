@@ -3,9 +3,10 @@
 Declare functions with ``@durable_function``; inside, use ``step.run / sleep /
 wait_for_event / wait_for_approval / send_event / invoke``. Start runs with ``trigger``;
 steer them with ``send_event``, ``approval_decide``, ``run_cancel``, ``run_retry``,
-``run_replay``. Everything else in this
-package is private. Names that touch models load lazily (this package is imported
-before Django's app registry is ready).
+``run_replay``; read runs with ``workflows.selectors``. The run model and its status
+values are public as types (``Run``, ``RunStatus``, ``StepStatus``, ``ACTIVE_STATUSES``,
+``FINISHED_STATUSES``). Everything else in this package is private. Names that touch
+models load lazily (this package is imported before Django's app registry is ready).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from workflows.ids import SAFE_ID_PATTERN, SafeId, is_safe_id
 from workflows.timeline import TimelineEntry
 
 if TYPE_CHECKING:
-    from workflows._engine import RunContext, StepAPI
+    from workflows._engine import RunContext
+    from workflows._steps import StepAPI
+    from workflows.models import ACTIVE_STATUSES, FINISHED_STATUSES, Run, RunStatus, StepStatus
     from workflows.services import (
         approval_decide,
         event_send,
@@ -29,13 +32,18 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "ACTIVE_STATUSES",
+    "FINISHED_STATUSES",
     "SAFE_ID_PATTERN",
     "DurableFunction",
     "NonRetriableError",
     "RetryAfter",
+    "Run",
     "RunContext",
+    "RunStatus",
     "SafeId",
     "StepAPI",
+    "StepStatus",
     "TimelineEntry",
     "approval_decide",
     "durable_function",
@@ -50,8 +58,13 @@ __all__ = [
 ]
 
 _LAZY = {
+    "ACTIVE_STATUSES": "workflows.models",
+    "FINISHED_STATUSES": "workflows.models",
+    "Run": "workflows.models",
+    "RunStatus": "workflows.models",
+    "StepStatus": "workflows.models",
     "RunContext": "workflows._engine",
-    "StepAPI": "workflows._engine",
+    "StepAPI": "workflows._steps",
     "trigger": "workflows.services",
     "approval_decide": "workflows.services",
     "event_send": "workflows.services",

@@ -1,17 +1,27 @@
-"""Sending run ids to the broker. Always after commit; a broker failure loses nothing."""
+"""Sending run ids to the broker. Always after commit; a broker failure loses nothing.
+
+Dispatch is chosen by ``RAWR_WORKFLOWS_DISPATCH``: Celery (the task is addressed by name
+through the current Celery app, so this module imports neither the tasks nor the engine
+that they run) or ``inline`` (the in-process queue in ``_inline``).
+"""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from workflows import _inline
 from workflows.models import Run
 
 logger = logging.getLogger("workflows.enqueue")
+
+#: The Celery task that executes a run (``workflows.tasks.execute_run``).
+EXECUTE_TASK = "workflows.execute_run"
 
 #: Message header carrying the run's correlation id to the worker's log lines.
 CORRELATION_HEADER = "rawr_correlation_id"
@@ -48,13 +58,9 @@ def send(
     """
     now = timezone.now()
     if settings.RAWR_WORKFLOWS_DISPATCH == "inline":
-        from workflows import testing
-
-        testing.pending.append((run_id, eta))
+        _inline.pending.append((run_id, eta))
         Run.objects.filter(pk=run_id).update(enqueued_at=eta if eta and eta > now else now)
         return True
-    from workflows.tasks import execute_run
-
     if eta is not None and eta - now > timedelta(seconds=settings.RAWR_MAX_ETA_SECONDS):
         return True
     options: dict = {
@@ -69,7 +75,8 @@ def send(
     if eta is not None and eta > now:
         options["eta"] = eta
     try:
-        execute_run.apply_async(**options)
+        # ``send_task`` applies the registered task's own options, as ``apply_async`` would.
+        current_app.send_task(EXECUTE_TASK, **options)
     except Exception as exc:  # kombu/redis/amqp errors vary by transport; all mean "not sent"
         logger.warning("broker unavailable, run %s stays for the sweeper: %s", run_id, exc)
         return False

@@ -11,6 +11,7 @@ import threading
 import time
 from datetime import timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.db import close_old_connections, transaction
 from django.db.models import Q
@@ -71,10 +72,11 @@ RESULT_CLEANUP_SECONDS = 3600
 
 
 def _expire_celery_results() -> None:
-    """What Celery beat's ``backend_cleanup`` would do; we run no beat process."""
-    from rawr_site.celery import app
+    """What Celery beat's ``backend_cleanup`` would do; we run no beat process.
 
-    app.backend.cleanup()
+    The worker's app is the current one (the runtime never imports the host's app).
+    """
+    current_app.backend.cleanup()
 
 
 class SweeperThread(threading.Thread):

@@ -1,17 +1,22 @@
-"""In-process execution for unit tests (``RAWR_WORKFLOWS_DISPATCH = "inline"``).
+"""In-process execution for tests (``RAWR_WORKFLOWS_DISPATCH = "inline"``).
 
 The same engine runs the runs; only the transport differs: messages are kept in a list in
-this process instead of going to the broker. End-to-end tests use a real worker.
+this process (``workflows._inline``) instead of going to the broker. End-to-end tests use
+a real worker. ``inline_dispatch`` is the one pytest fixture that switches a test to it;
+it is registered for the whole suite by the root ``conftest.py``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 
+import pytest
 from django.utils import timezone
 
-#: (run_id, eta) messages "sent" while dispatch is inline.
-pending: list[tuple[str, datetime | None]] = []
+from workflows._inline import clear, pending
+
+__all__ = ["clear", "drain", "inline_dispatch", "pending"]
 
 
 def drain(*, max_executions: int = 1000, now: datetime | None = None) -> int:
@@ -31,5 +36,10 @@ def drain(*, max_executions: int = 1000, now: datetime | None = None) -> int:
     raise RuntimeError("drain() hit max_executions: a run keeps rescheduling itself")
 
 
-def clear() -> None:
-    pending.clear()
+@pytest.fixture
+def inline_dispatch(settings) -> Iterator[None]:
+    """Runs go to the in-process queue (run them with ``drain()``), empty before and after."""
+    settings.RAWR_WORKFLOWS_DISPATCH = "inline"
+    clear()
+    yield
+    clear()

@@ -21,8 +21,9 @@ from django.utils.html import format_html, format_html_join, json_script
 from django.utils.safestring import SafeString, mark_safe
 
 from coordination.runs import EXECUTOR_FUNCTION_ID
+from workflows import FINISHED_STATUSES, Run, RunStatus, StepStatus
 from workflows.admin.run_page import register_run_panel
-from workflows.models import FINISHED_STATUSES, Run, RunStatus, Step, StepStatus
+from workflows.selectors import approval_pending_for_run, step_statuses
 
 DESK_STATES = ("pending", "running", "waiting", "completed", "failed", "skipped")
 #: Desks drawn; a bigger document is listed in part.
@@ -63,10 +64,7 @@ def _handoffs(document: Mapping[str, Any]) -> list[tuple[str, str]]:
 def desk_states(run: Run, desk_ids: list[str], approval_desk: str = "") -> dict[str, str]:
     """``deskId`` -> state, from the run's ``desk/...`` steps (one query)."""
     steps: dict[str, dict[str, str]] = {}
-    rows = Step.objects.filter(run=run, step_id__startswith="desk/").values_list(
-        "step_id", "status"
-    )
-    for step_id, status in rows:
+    for step_id, status in step_statuses(run_id=run.pk, prefix="desk/").items():
         parts = step_id.split("/")
         if len(parts) >= 3:
             steps.setdefault(parts[1], {})[parts[2]] = status
@@ -95,8 +93,6 @@ def desk_states(run: Run, desk_ids: list[str], approval_desk: str = "") -> dict[
 def _approval_desk(run: Run) -> str:
     if run.status in FINISHED_STATUSES:
         return ""
-    from workflows.selectors import approval_pending_for_run
-
     approval = approval_pending_for_run(run_id=run.pk)
     return (approval.desk_id or "") if approval is not None else ""
 

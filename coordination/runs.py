@@ -13,8 +13,8 @@ from django.urls import reverse
 
 from coordination.contract import DeskRunEventV1, RunStatusV1, TraceLink, WaitingForV1
 from coordination.domain.document import iso_timestamp
-from workflows.models import ACTIVE_STATUSES, Run, RunStatus, TimelineEvent
-from workflows.selectors import approval_pending_for_run
+from workflows import ACTIVE_STATUSES, Run, RunStatus
+from workflows.selectors import approval_pending_for_run, run_list, timeline_list
 
 EXECUTOR_FUNCTION_ID = "coordination.run"
 
@@ -44,7 +44,7 @@ def _iso(value) -> str | None:
 
 
 def coordination_run(run_id: str) -> Run | None:
-    return Run.objects.filter(pk=run_id, function_id=EXECUTOR_FUNCTION_ID).first()
+    return run_list().filter(pk=run_id, function_id=EXECUTOR_FUNCTION_ID).first()
 
 
 def trace_links(run: Run, request: Any = None) -> list[TraceLink]:
@@ -98,7 +98,7 @@ def waiting_for(run: Run) -> WaitingForV1 | None:
 
 def run_timeline(run: Run) -> list[DeskRunEventV1]:
     workflow_id = (run.input or {}).get("workflowId", "")
-    events = TimelineEvent.objects.filter(run=run, type__in=_TIMELINE_TYPES).order_by("seq")
+    events = timeline_list(run=run, types=_TIMELINE_TYPES)
     out = []
     for event in events:
         payload = event.payload or {}

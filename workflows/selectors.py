@@ -44,11 +44,28 @@ def step_list(*, run: Run) -> QuerySet[Step]:
     return Step.objects.filter(run=run).order_by("position")
 
 
-def timeline_list(*, run: Run, after_seq: int | None = None) -> QuerySet[TimelineEvent]:
-    """The run's timeline in ``seq`` order; ``after_seq`` tails it from a known event."""
+def step_statuses(*, run_id: str, prefix: str = "") -> dict[str, str]:
+    """``step_id`` -> status of the run's steps whose id starts with ``prefix`` (one query).
+
+    What another app needs to draw progress (coordination's desk states) without loading
+    step outputs.
+    """
+    rows = Step.objects.filter(run_id=run_id, step_id__startswith=prefix).values_list(
+        "step_id", "status"
+    )
+    return dict(rows)
+
+
+def timeline_list(
+    *, run: Run, after_seq: int | None = None, types: Collection[str] | None = None
+) -> QuerySet[TimelineEvent]:
+    """The run's timeline in ``seq`` order; ``after_seq`` tails it from a known event,
+    ``types`` keeps only those event types."""
     events = TimelineEvent.objects.filter(run=run)
     if after_seq is not None:
         events = events.filter(seq__gt=after_seq)
+    if types is not None:
+        events = events.filter(type__in=list(types))
     return events.order_by("seq")
 
 

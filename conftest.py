@@ -7,6 +7,8 @@ from collections.abc import Iterator
 import pytest
 from django.core.cache import cache
 
+pytest_plugins = ["workflows.testing"]  # the ``inline_dispatch`` fixture, for every test
+
 
 @pytest.fixture(autouse=True)
 def _empty_cache() -> Iterator[None]:

@@ -60,9 +60,7 @@ class World:
 
 
 @pytest.fixture
-def world(settings) -> Iterator[World]:
-    settings.RAWR_WORKFLOWS_DISPATCH = "inline"
-    clear()
+def world(inline_dispatch: None) -> Iterator[World]:
     with ExitStack() as stack:
         for function in (broken, approve):
             stack.enter_context(temporarily_registered(function))

@@ -41,7 +41,7 @@ from workflows.models import (
     TimelineEvent,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("inline_dispatch")]
 
 LINEAR = "linear-review"
 FANOUT = "fanout-approval"
@@ -49,16 +49,6 @@ QUEUED_RUN = "coord-http-queued"
 ERROR_KEYS = {"defined", "code", "status", "message", "data"}
 SURFACES = ("rpc", "api")
 PROCEDURES = {proc.name: proc for proc in contract}
-
-
-@pytest.fixture(autouse=True)
-def inline_dispatch(settings):
-    from workflows import testing
-
-    settings.RAWR_WORKFLOWS_DISPATCH = "inline"
-    testing.clear()
-    yield
-    testing.clear()
 
 
 class Surfaces:

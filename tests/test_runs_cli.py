@@ -19,15 +19,7 @@ from workflows import testing, trigger
 from workflows.builtin import DOCTOR_FUNCTION_ID
 from workflows.models import Run
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def inline_dispatch(settings):
-    settings.RAWR_WORKFLOWS_DISPATCH = "inline"
-    testing.clear()
-    yield
-    testing.clear()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("inline_dispatch")]
 
 
 def _rawr(*args: str) -> str:

@@ -11,17 +11,7 @@ from django.core.management import call_command
 from coordination.examples import example_documents
 from workflows.testing import drain
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def inline(settings):
-    from workflows import testing
-
-    settings.RAWR_WORKFLOWS_DISPATCH = "inline"
-    testing.clear()
-    yield
-    testing.clear()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("inline_dispatch")]
 
 
 def rawr(*args: str) -> tuple[int, str, str]:

@@ -17,17 +17,7 @@ from workflows.models import Approval, ApprovalStatus, Run
 from workflows.selectors import approval_pending_for_run
 from workflows.testing import drain
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def inline(settings):
-    from workflows import testing
-
-    settings.RAWR_WORKFLOWS_DISPATCH = "inline"
-    testing.clear()
-    yield
-    testing.clear()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("inline_dispatch")]
 
 
 def _fanout(timeout: int | None = 86400) -> str:

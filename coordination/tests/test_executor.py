@@ -16,17 +16,7 @@ from rawr_site.contract import RawrError
 from workflows.models import Run
 from workflows.testing import drain
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def inline(settings):
-    from workflows import testing
-
-    settings.RAWR_WORKFLOWS_DISPATCH = "inline"
-    testing.clear()
-    yield
-    testing.clear()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("inline_dispatch")]
 
 
 def _example(workflow_id: str) -> dict:

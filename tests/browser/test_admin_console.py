@@ -50,10 +50,8 @@ class Runs:
 
 
 @pytest.fixture
-def runs(settings) -> Iterator[Runs]:
+def runs(inline_dispatch: None) -> Iterator[Runs]:
     """One completed and one waiting run, executed by the engine before the browser looks."""
-    settings.RAWR_WORKFLOWS_DISPATCH = "inline"
-    clear()
     with temporarily_registered(invoice), temporarily_registered(approval):
         completed = trigger("browser.invoice", {"qty": 2}).run
         waiting = trigger("browser.approval", {"order": "o-1"}).run

@@ -42,10 +42,8 @@ class Runs:
 
 
 @pytest.fixture
-def runs(settings) -> Iterator[Runs]:
+def runs(inline_dispatch: None) -> Iterator[Runs]:
     """7 waiting runs of one function and 3 of another, executed before the browser looks."""
-    settings.RAWR_WORKFLOWS_DISPATCH = "inline"
-    clear()
     with temporarily_registered(hold), temporarily_registered(keep):
         held = [
             trigger("browser.bulk.hold", {"n": n}, correlation_id=f"req-{n:04d}").run

@@ -41,13 +41,9 @@ def shots(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def waiting_fanout(settings) -> Run:
+def waiting_fanout(inline_dispatch: None) -> Run:
     """Seeded history, both examples saved, and a fan-out run parked at its approval."""
-    settings.RAWR_WORKFLOWS_DISPATCH = "inline"
-    clear()
-    call_command(
-        "rawr", "seed", "--runs", "3000", "--big-timelines", "0", stdout=io.StringIO()
-    )
+    call_command("rawr", "seed", "--runs", "3000", "--big-timelines", "0", stdout=io.StringIO())
     for document in example_documents():  # the seed may have saved them already
         if not WorkflowVersion.objects.filter(workflow_id=document["workflowId"]).exists():
             coordination_services.workflow_save(document=document, by="tour")

@@ -56,12 +56,9 @@ def shipping(ctx, step):
 
 
 @pytest.fixture
-def inline(settings) -> Iterator[None]:
-    settings.RAWR_WORKFLOWS_DISPATCH = "inline"
-    clear()
+def inline(inline_dispatch: None) -> Iterator[None]:
     with temporarily_registered(order), temporarily_registered(shipping):
         yield
-    clear()
 
 
 def _start(function_id: str, input) -> Run:
@@ -208,10 +205,8 @@ def test_coordination_run_desks_turn_completed_live(
 
 
 def test_waiting_coordination_run_shows_the_waiting_desk_and_approval(
-    staff_page: Page, settings
+    staff_page: Page, inline_dispatch: None
 ) -> None:
-    settings.RAWR_WORKFLOWS_DISPATCH = "inline"
-    clear()
     document = copy.deepcopy(
         next(d for d in example_documents() if d["workflowId"] == "fanout-approval")
     )

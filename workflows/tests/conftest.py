@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workflows import testing
-
 
 @pytest.fixture(autouse=True)
-def inline_dispatch(settings):
-    settings.RAWR_WORKFLOWS_DISPATCH = "inline"
-    testing.clear()
-    yield
-    testing.clear()
+def _inline(inline_dispatch: None) -> None:
+    """Every test here runs its runs in-process (``workflows.testing.inline_dispatch``)."""

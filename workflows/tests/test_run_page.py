@@ -26,7 +26,7 @@ from tests.factories import staff_client as client_with
 from workflows import durable_function, temporarily_registered, trigger
 from workflows.admin.run_page_parts import TIMELINE_PAGE
 from workflows.models import Approval, Run, Step, TimelineEvent
-from workflows.testing import clear, drain
+from workflows.testing import drain
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,14 +34,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 class Order(BaseModel):
     qty: int = Field(ge=1)
     sku: str
-
-
-@pytest.fixture(autouse=True)
-def inline(settings):
-    settings.RAWR_WORKFLOWS_DISPATCH = "inline"
-    clear()
-    yield
-    clear()
 
 
 @pytest.fixture
@@ -75,8 +67,6 @@ def start(function_id: str, input=None, **kwargs) -> Run:
     drain()
     run.refresh_from_db()
     return run
-
-
 
 
 def page_url(run: Run | str) -> str:

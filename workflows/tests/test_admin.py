@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import ExitStack
 from dataclasses import dataclass
 from html import unescape
 
@@ -16,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.factories import staff_client as admin_client
-from workflows import durable_function, event_send, temporarily_registered, trigger
+from workflows import event_send, trigger
 from workflows.admin import EstimatedCountPaginator
 from workflows.models import Run, TimelineEvent
 from workflows.testing import drain
@@ -26,24 +25,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 CHANGELIST = "/admin/workflows/run/"
 
 
-@pytest.fixture
-def functions():
-    @durable_function("t.admin.greet", capability="alpha", retries=0)
-    def greet(ctx, step):
-        return {"text": step.run("compose", lambda: "hello")}
-
-    @durable_function("t.admin.broken", capability="alpha", retries=0)
-    def broken(ctx, step):
-        return step.run("explode", lambda: 1 / 0)
-
-    @durable_function("t.admin.wait", capability="beta")
-    def wait(ctx, step):
-        return step.wait_for_event("approval", "approved")
-
-    with ExitStack() as stack:
-        for function in (greet, broken, wait):
-            stack.enter_context(temporarily_registered(function))
-        yield
 
 
 def start(function_id: str, **kwargs) -> Run:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import ExitStack
 from datetime import timedelta
 
 import pytest
@@ -15,7 +14,7 @@ from django.utils import timezone
 
 from coordination.run_columns import WORKFLOW_ID
 from tests.factories import staff_client as staff
-from workflows import durable_function, temporarily_registered, testing, trigger
+from workflows import testing, trigger
 from workflows.admin.paging import EstimatedCountPaginator
 from workflows.admin.run_list import register_run_subject, temporarily_registered_subject
 from workflows.models import Run
@@ -26,24 +25,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 CHANGELIST = "/admin/workflows/run/"
 
 
-@pytest.fixture
-def functions():
-    @durable_function("t.list.greet", capability="alpha", retries=0)
-    def greet(ctx, step):
-        return {"text": step.run("compose", lambda: "hello")}
-
-    @durable_function("t.list.broken", capability="alpha", retries=0)
-    def broken(ctx, step):
-        return step.run("explode", lambda: 1 / 0)
-
-    @durable_function("t.list.wait", capability="beta")
-    def wait(ctx, step):
-        return step.wait_for_event("approval", "approved")
-
-    with ExitStack() as stack:
-        for function in (greet, broken, wait):
-            stack.enter_context(temporarily_registered(function))
-        yield
 
 
 def start(function_id: str, input=None, **kwargs) -> Run:
@@ -77,8 +58,8 @@ def coordination_run(workflow_id: str) -> Run:
 def test_columns_show_short_copyable_id_function_workflow_status_and_correlation(
     functions,
 ) -> None:
-    done = start("t.list.greet", correlation_id="cid-columns-0123456789abcdef")
-    failed = start("t.list.broken")
+    done = start("t.admin.greet", correlation_id="cid-columns-0123456789abcdef")
+    failed = start("t.admin.broken")
     review = coordination_run("linear-review")
 
     response = staff(superuser=True).get(CHANGELIST)
@@ -99,7 +80,7 @@ def test_columns_show_short_copyable_id_function_workflow_status_and_correlation
     assert f">{done.pk[:12]}…</span>" in page, "the visible id is short"
     assert f'href="{reverse("admin:workflows_run_change", args=[quote(done.pk)])}"' in page
     assert 'class="rawr-badge rawr-failed">failed<' in page
-    assert "t.list.broken" in page and failed.pk in page
+    assert "t.admin.broken" in page and failed.pk in page
     assert 'href="?workflow_id=linear-review"' in page, "the coordination run's workflow id"
     rows = {row.pk: row for row in response.context["cl"].result_list}
     assert WORKFLOW_ID.display(rows[review.pk]) == "linear-review"
@@ -117,14 +98,14 @@ def test_a_run_with_odd_stored_input_still_lists(functions) -> None:
 
 # -- filters ------------------------------------------------------------------------------
 def test_every_filter_narrows_the_list(functions) -> None:
-    done = start("t.list.greet")
-    failed = start("t.list.broken")
-    waiting = start("t.list.wait")
+    done = start("t.admin.greet")
+    failed = start("t.admin.broken")
+    waiting = start("t.admin.wait")
     review = coordination_run("linear-review")
     other = coordination_run("fan-out")
-    old = start("t.list.greet")
+    old = start("t.admin.greet")
     Run.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=3))
-    stuck = start("t.list.wait")
+    stuck = start("t.admin.wait")
     Run.objects.filter(pk=stuck.pk).update(
         status="running", lease_expires_at=timezone.now() - timedelta(minutes=5)
     )
@@ -135,7 +116,7 @@ def test_every_filter_narrows_the_list(functions) -> None:
     assert listed(client, "status=failed") == {failed.pk}
     assert listed(client, "status=queued") == {review.pk, other.pk}
     assert listed(client, "capability=beta") == {waiting.pk, stuck.pk}
-    assert listed(client, "function_id=t.list.greet") == {done.pk, old.pk}
+    assert listed(client, "function_id=t.admin.greet") == {done.pk, old.pk}
     assert listed(client, "workflow_id=linear-review") == {review.pk}
     assert listed(client, "workflow_id=nope") == set()
     assert listed(client, "since=1h") == everything - {old.pk}
@@ -150,18 +131,18 @@ def test_every_filter_narrows_the_list(functions) -> None:
     assert listed(client, "has_error=yes") == {failed.pk}
     assert failed.pk not in listed(client, "has_error=no")
     assert listed(client, "stuck=yes") == {stuck.pk}
-    assert listed(client, "function_id=t.list.greet&since=1h") == {done.pk}
+    assert listed(client, "function_id=t.admin.greet&since=1h") == {done.pk}
 
 
 def test_sidebar_links_and_inputs_use_the_console_parameters(functions) -> None:
-    start("t.list.greet")
+    start("t.admin.greet")
     page = staff(superuser=True).get(f"{CHANGELIST}?status=completed").content.decode()
     for link in (
         "?status=waiting",
         "?since=1h&amp;status=completed",
         "?since=24h&amp;status=completed",
         "?since=7d&amp;status=completed",
-        "?function_id=t.list.greet&amp;status=completed",
+        "?function_id=t.admin.greet&amp;status=completed",
         "?capability=beta&amp;status=completed",
         "?has_error=yes&amp;status=completed",
         "?status=completed&amp;stuck=yes",
@@ -184,7 +165,7 @@ BAD_VALUES = [
 
 
 def test_a_bad_filter_value_lists_nothing_and_says_why(functions) -> None:
-    start("t.list.greet")
+    start("t.admin.greet")
     client = staff(superuser=True)
     for query, message in BAD_VALUES:
         response = client.get(f"{CHANGELIST}?{query}")
@@ -196,7 +177,7 @@ def test_a_bad_filter_value_lists_nothing_and_says_why(functions) -> None:
 
 
 def test_unknown_parameters_and_djangos_error_flag_become_a_message(functions) -> None:
-    done = start("t.list.greet")
+    done = start("t.admin.greet")
     client = staff(superuser=True)
 
     response = client.get(f"{CHANGELIST}?status=completed&colour=blue", follow=True)
@@ -214,9 +195,9 @@ def test_unknown_parameters_and_djangos_error_flag_become_a_message(functions) -
 
 # -- search -------------------------------------------------------------------------------
 def test_search_by_id_prefix_correlation_id_and_idempotency_key(functions) -> None:
-    by_cid = start("t.list.greet", correlation_id="cid-search")
-    by_key = start("t.list.greet", idempotency_key="order-42")
-    other = start("t.list.broken")
+    by_cid = start("t.admin.greet", correlation_id="cid-search")
+    by_key = start("t.admin.greet", idempotency_key="order-42")
+    other = start("t.admin.broken")
     client = staff(superuser=True)
 
     assert listed(client, f"q={other.pk}") == {other.pk}
@@ -227,7 +208,7 @@ def test_search_by_id_prefix_correlation_id_and_idempotency_key(functions) -> No
     assert listed(client, "q=cid-sea") == set(), "correlation ids match exactly"
     assert listed(client, "q=ORDER-42") == set(), "idempotency keys match exactly"
     assert listed(client, "q=nothing-like-this") == set()
-    assert listed(client, "q=cid-search&function_id=t.list.broken") == set()
+    assert listed(client, "q=cid-search&function_id=t.admin.broken") == set()
 
 
 def test_search_and_filters_hit_an_index_not_a_scan(functions) -> None:
@@ -235,7 +216,7 @@ def test_search_and_filters_hit_an_index_not_a_scan(functions) -> None:
     does not. (At 1,000,000 runs ``workflow_id=`` uses ``coord_run_workflow_created``.)"""
     if connection.vendor != "postgresql":
         pytest.skip("query plans are PostgreSQL's")
-    start("t.list.greet", correlation_id="cid-plan", idempotency_key="key-plan")
+    start("t.admin.greet", correlation_id="cid-plan", idempotency_key="key-plan")
     coordination_run("plan-me")
     with connection.cursor() as cursor:
         cursor.execute(
@@ -266,10 +247,10 @@ def test_search_and_filters_hit_an_index_not_a_scan(functions) -> None:
 # -- paging -------------------------------------------------------------------------------
 def test_the_list_never_counts_the_whole_table(functions) -> None:
     for _ in range(3):
-        start("t.list.greet")
+        start("t.admin.greet")
     client = staff(superuser=True)
 
-    for query in ("", "status=completed", "q=run_", "since=1h&function_id=t.list.greet"):
+    for query in ("", "status=completed", "q=run_", "since=1h&function_id=t.admin.greet"):
         with CaptureQueriesContext(connection) as queries:
             response = client.get(f"{CHANGELIST}?{query}")
         assert response.status_code == 200
@@ -281,7 +262,7 @@ def test_the_list_never_counts_the_whole_table(functions) -> None:
 
 def test_a_count_past_the_exact_limit_says_about(functions, monkeypatch) -> None:
     for _ in range(5):
-        start("t.list.greet")
+        start("t.admin.greet")
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE workflows_run")
     monkeypatch.setattr(EstimatedCountPaginator, "exact_limit", 2)
@@ -309,14 +290,14 @@ def test_subject_registry_refuses_a_taken_parameter() -> None:
 def test_a_registered_subject_adds_a_column_and_a_filter(functions) -> None:
     from workflows.admin.run_list_subjects import RunSubject
 
-    tagged = start("t.list.greet", {"tenant": "acme"})
-    plain = start("t.list.broken")
+    tagged = start("t.admin.greet", {"tenant": "acme"})
+    plain = start("t.admin.broken")
     subject = RunSubject(
-        "t.list.greet",
+        "t.admin.greet",
         "tenant",
         "tenant",
         lambda run: run.input.get("tenant", ""),
-        lambda queryset, value: queryset.filter(function_id="t.list.greet", input__tenant=value),
+        lambda queryset, value: queryset.filter(function_id="t.admin.greet", input__tenant=value),
     )
     client = staff(superuser=True)
     with temporarily_registered_subject(subject):

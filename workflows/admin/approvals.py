@@ -12,7 +12,6 @@ inbox; only ``decide_approval`` shows the buttons, and a POST without it answers
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib import admin, messages
@@ -30,6 +29,7 @@ from rawr_site.transports.auth import principal_for_user
 from workflows import selectors, services
 from workflows.admin.audit import log_change
 from workflows.admin.display import folded_json, status_badge, when
+from workflows.admin.editors import EditorError, parse_editor_json
 from workflows.admin.paging import EstimatedCountPaginator
 from workflows.models import Approval, ApprovalStatus
 
@@ -124,16 +124,16 @@ def _decide(request: HttpRequest) -> HttpResponse:
         messages.error(request, f"No approval {approval_id!r}. Nothing was changed.")
         return back
     try:
-        payload = _parse_payload(text)
+        payload = parse_editor_json(text, empty=None, max_chars=MAX_PAYLOAD_CHARS)
         decided = services.approval_decide(
             approval_id=approval.pk,
             decision=decision,
             payload=payload,
             by=principal_for_user(request.user).label(),
         )
-    except (ValueError, RawrError) as exc:
+    except (EditorError, RawrError) as exc:
         reason = f"{exc.code}: {exc.message}" if isinstance(exc, RawrError) else str(exc)
-        if isinstance(exc, ValueError) or getattr(exc, "status", 0) == 400:
+        if isinstance(exc, EditorError) or getattr(exc, "status", 0) == 400:
             drafts = request.session.get(DRAFTS_KEY, {})
             drafts[approval.pk] = text[:MAX_PAYLOAD_CHARS]
             request.session[DRAFTS_KEY] = drafts
@@ -143,20 +143,6 @@ def _decide(request: HttpRequest) -> HttpResponse:
     log_change(request, decided, f"{verb} from the approvals inbox (run {decided.run_id})")
     messages.success(request, f"{verb} “{decided.title}”; run {decided.run_id} resumes.")
     return back
-
-
-def _parse_payload(text: str) -> Any:
-    """The payload textarea: empty means no payload; anything else must be JSON."""
-    if not text.strip():
-        return None
-    if len(text) > MAX_PAYLOAD_CHARS:
-        raise ValueError(f"Payload is longer than {MAX_PAYLOAD_CHARS} characters")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(
-            f"Malformed JSON payload: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from exc
 
 
 class ApprovalAdmin(admin.ModelAdmin):

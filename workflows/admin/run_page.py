@@ -13,7 +13,6 @@ Functions may add a panel to the page (coordination draws its desk graph) with
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -35,6 +34,7 @@ from workflows import services
 from workflows.admin import run_page_parts as parts
 from workflows.admin.audit import log_change
 from workflows.admin.display import duration, exact_time, status_badge
+from workflows.admin.editors import MAX_EDITOR_CHARS, EditorError, parse_editor_json
 from workflows.models import ACTIVE_STATUSES, Run, RunStatus, Step
 
 RUN_PAGE_TEMPLATE = "admin/workflows/run/run_page.html"
@@ -42,7 +42,6 @@ STEPS_TEMPLATE = "admin/workflows/run/_steps.html"
 #: Session key holding a refused replay input, so the editor shows it again.
 REPLAY_DRAFT_KEY = "rawr_replay_draft"
 #: Largest JSON body accepted from the page's editors.
-MAX_EDITOR_CHARS = 1_000_000
 
 
 # -- panels: extra sections for runs of one function ------------------------------------------
@@ -90,25 +89,6 @@ def temporarily_registered_panel(function_id: str, panel: RunPanel) -> Iterator[
         _panels.pop(function_id, None)
         if previous is not None:
             _panels[function_id] = previous
-
-
-# -- input from the page's editors -----------------------------------------------------------
-class EditorError(ValueError):
-    """Text from a JSON editor that is not JSON (the message says where)."""
-
-
-def parse_editor_json(text: str | None, *, empty: Any = None) -> Any:
-    text = (text or "").strip()
-    if not text:
-        return empty
-    if len(text) > MAX_EDITOR_CHARS:
-        raise EditorError(f"JSON is too long ({len(text)} characters, at most {MAX_EDITOR_CHARS})")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise EditorError(
-            f"Malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from exc
 
 
 def refusal(exc: RawrError) -> str:

@@ -41,6 +41,7 @@ from coordination.domain.document import DESK_KINDS_V1
 from coordination.models import DeskMemory, WorkflowVersion
 from rawr_site.contract.errors import RawrError
 from workflows.admin.audit import log_change
+from workflows.admin.editors import EditorError, parse_editor_json
 
 
 def _pretty_json(value: Any) -> str:
@@ -118,10 +119,13 @@ HISTORY_LIMIT = 200
 
 
 def _json_body(request: HttpRequest) -> tuple[Any, str | None]:
-    """The request's JSON body, or an error text for the page."""
+    """The request's JSON body, or an error text for the page (the editors' own rules:
+    no NaN / Infinity, bounded size and depth)."""
     try:
-        return json.loads(request.body.decode("utf-8")), None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return parse_editor_json(request.body.decode("utf-8")), None
+    except UnicodeDecodeError:
+        return None, "Not valid JSON: the body is not UTF-8"
+    except EditorError as exc:
         return None, f"Not valid JSON: {exc}"
 
 

@@ -330,3 +330,18 @@ def test_canvas_survives_odd_stored_documents(root):
         assert page.context["issues"][0]["code"] == "BAD_REQUEST"
         assert root.get(reverse(EXPORT, args=[row.pk])).status_code == 200
         assert root.get(reverse(VERSIONS, args=[row.workflow_id])).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        ('{"document": {"workflowId": "x", "version": NaN}}', "NaN is not JSON"),
+        ('{"document": ' + "[" * 50_000 + "]" * 50_000 + "}", "nested too deeply"),
+        (b"\xff\xfe{}", "not UTF-8"),
+    ],
+)
+def test_saving_what_json_is_not_answers_400_and_stores_nothing(root, body, why):
+    url = reverse(SAVE)
+    response = root.post(url, body, content_type="application/json")
+    assert response.status_code == 400 and why in response.json()["message"]
+    assert not WorkflowVersion.objects.exists()

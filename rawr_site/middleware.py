@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 
 from rawr_site.contract.errors import RawrError
 from rawr_site.log_context import correlation_id_of, reset_current, set_current
@@ -51,6 +51,43 @@ class RequestBodyLimitMiddleware:
             )
             return error_response_for_path(request.path, error)
         return self.get_response(request)
+
+
+#: Form bodies whose fields Django parses into ``request.POST``.
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class NulCharacterMiddleware:
+    """Refuse a NUL character in the path, the query string or a form field with 400.
+
+    No text column of Postgres can hold one, so such a value would reach the database only
+    to fail there as a 500 (a run id in an admin URL, a search term, an approval id in a
+    form). One check here covers every view; JSON bodies are checked by their parsers.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        where = self._nul_in(request)
+        if where is None:
+            return self.get_response(request)
+        message = f"The request's {where} contains a NUL character"
+        if is_api_path(request.path):
+            return error_response_for_path(request.path, RawrError("BAD_REQUEST", 400, message))
+        return HttpResponseBadRequest(f"{message}.", content_type="text/plain; charset=utf-8")
+
+    @staticmethod
+    def _nul_in(request: HttpRequest) -> str | None:
+        if "\x00" in request.path:
+            return "path"
+        if any("\x00" in k or "\x00" in v for k, vs in request.GET.lists() for v in [k, *vs]):
+            return "query string"
+        if request.method == "POST" and request.content_type in _FORM_TYPES:
+            fields = request.POST.lists()
+            if any("\x00" in k or "\x00" in v for k, vs in fields for v in [k, *vs]):
+                return "form data"
+        return None
 
 
 class CorrelationIdMiddleware:

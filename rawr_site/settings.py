@@ -110,6 +110,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "rawr_site.middleware.RequestBodyLimitMiddleware",
+    "rawr_site.middleware.NulCharacterMiddleware",
     "rawr_site.middleware.CorrelationIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

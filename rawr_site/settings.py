@@ -196,6 +196,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "EXCEPTION_HANDLER": "rawr_site.host.drf_errors.exception_handler",
+    # JSON for every caller: a browser asking for text/html gets the same JSON (the
+    # console is the page for people), not DRF's browsable HTML.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": None,
 }
 

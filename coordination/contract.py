@@ -239,4 +239,7 @@ contract.procedure(
     visibility="external",
     summary="Approve or reject a human-wait desk that is waiting",
     errors=[INVALID_RUN_ID, INVALID_DESK_ID, RUN_NOT_FOUND, DESK_NOT_WAITING],
+    # The same permission the console inbox and /api/approvals/ require; API keys within
+    # the coordination scope may still decide (keys have no Django permissions).
+    permission="workflows.decide_approval",
 )

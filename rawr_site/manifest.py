@@ -105,6 +105,7 @@ def build_manifest(root: Path = CAPABILITIES_DIR) -> dict[str, Any]:
                     "path": proc.path,
                     "publishedPath": published,
                     "successStatus": proc.success_status,
+                    "permission": proc.permission,
                     "errors": {code: spec.status for code, spec in sorted(proc.errors.items())},
                 }
             )

@@ -2,7 +2,9 @@
 
 Route families (issue: foundation, item 7): ``/rpc`` (first-party RPC), ``/api/orpc``
 (published procedures), ``/api/workflows`` (durable-run triggers), ``/api`` DRF resources
-(``/api/auth/whoami``).
+(``/api/auth/whoami``), and the permission column: ``approveDesk``, which declares
+``workflows.decide_approval`` in its contract, over ``/rpc`` and ``/api/orpc``. A plain
+signed-in (MFE) user may call every procedure that declares no permission.
 """
 
 from __future__ import annotations
@@ -10,13 +12,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.test import Client
 
 from capabilities.search.models import Document
 from rawr_site.host.services import apikey_revoke
 from tests.conftest import csrf_headers
 from tests.factories import UserFactory, issue_key
-from workflows.models import Run
+from workflows.models import Approval, Run
 
 pytestmark = pytest.mark.django_db
 
@@ -28,9 +31,23 @@ ROUTES = {
     "orpc-read": ("get", "/api/orpc/search/query?q=matrix", None),
     "workflows": ("post", "/api/workflows/search/enrich", {"documentId": 1}),
     "drf": ("get", "/api/auth/whoami", None),
+    # A run that does not exist: a caller let through reaches the handler (404).
+    "rpc-perm": (
+        "post",
+        "/rpc/coordination/approveDesk",
+        {"json": {"runId": "no-such-run", "deskId": "approval", "decision": "approve"}},
+    ),
+    "orpc-perm": (
+        "post",
+        "/api/orpc/coordination/runs/no-such-run/desks/approval/approve",
+        {"decision": "approve"},
+    ),
 }
+PERMISSION = "workflows.decide_approval"
 
 OK = "ok"
+#: Let through auth and the declared permission: the handler answered 404 RUN_NOT_FOUND.
+REACHED = "reached"
 # caller -> family -> expected status (OK = the call succeeds)
 MATRIX: dict[str, dict[str, int | str]] = {
     "anonymous": {
@@ -40,6 +57,8 @@ MATRIX: dict[str, dict[str, int | str]] = {
         "workflows": 401,
         "orpc-read": 401,
         "drf": 401,
+        "rpc-perm": 401,
+        "orpc-perm": 401,
     },
     "session+csrf": {
         "rpc": OK,
@@ -48,6 +67,8 @@ MATRIX: dict[str, dict[str, int | str]] = {
         "workflows": OK,
         "orpc-read": OK,
         "drf": OK,
+        "rpc-perm": 403,
+        "orpc-perm": 403,
     },
     "session-no-csrf": {
         "rpc": 403,
@@ -56,6 +77,18 @@ MATRIX: dict[str, dict[str, int | str]] = {
         "workflows": 403,
         "orpc-read": OK,
         "drf": OK,
+        "rpc-perm": 403,
+        "orpc-perm": 403,
+    },
+    "session+permission": {
+        "rpc": OK,
+        "rpc-read": OK,
+        "orpc": OK,
+        "workflows": OK,
+        "orpc-read": OK,
+        "drf": OK,
+        "rpc-perm": REACHED,
+        "orpc-perm": REACHED,
     },
     "service-token": {
         "rpc": OK,
@@ -64,6 +97,8 @@ MATRIX: dict[str, dict[str, int | str]] = {
         "workflows": OK,
         "orpc-read": OK,
         "drf": OK,
+        "rpc-perm": REACHED,
+        "orpc-perm": REACHED,
     },
     "external-key": {
         "rpc": 403,
@@ -72,6 +107,8 @@ MATRIX: dict[str, dict[str, int | str]] = {
         "workflows": OK,
         "orpc-read": OK,
         "drf": OK,
+        "rpc-perm": 403,
+        "orpc-perm": REACHED,
     },
     "key-scoped-in": {
         "rpc": 403,
@@ -80,6 +117,8 @@ MATRIX: dict[str, dict[str, int | str]] = {
         "workflows": OK,
         "orpc-read": OK,
         "drf": OK,
+        "rpc-perm": 403,
+        "orpc-perm": 403,
     },
     "key-scoped-out": {
         "rpc": 403,
@@ -88,6 +127,8 @@ MATRIX: dict[str, dict[str, int | str]] = {
         "workflows": 403,
         "orpc-read": 403,
         "drf": OK,
+        "rpc-perm": 403,
+        "orpc-perm": 403,
     },
     "revoked-key": {
         "rpc": 401,
@@ -96,6 +137,8 @@ MATRIX: dict[str, dict[str, int | str]] = {
         "workflows": 401,
         "orpc-read": 401,
         "drf": 401,
+        "rpc-perm": 401,
+        "orpc-perm": 401,
     },
     "garbage-key": {
         "rpc": 401,
@@ -104,6 +147,8 @@ MATRIX: dict[str, dict[str, int | str]] = {
         "workflows": 401,
         "orpc-read": 401,
         "drf": 401,
+        "rpc-perm": 401,
+        "orpc-perm": 401,
     },
 }
 
@@ -111,10 +156,13 @@ CODES = {401: "UNAUTHORIZED", 403: "FORBIDDEN"}
 
 
 def _client_for(caller: str) -> tuple[Client, dict[str, str]]:
-    if caller in ("session+csrf", "session-no-csrf"):
+    if caller in ("session+csrf", "session-no-csrf", "session+permission"):
         client = Client(enforce_csrf_checks=True)
-        client.force_login(UserFactory())
-        headers = csrf_headers(client) if caller == "session+csrf" else {}
+        user = UserFactory()
+        if caller == "session+permission":
+            user.user_permissions.add(Permission.objects.get(codename="decide_approval"))
+        client.force_login(user)
+        headers = csrf_headers(client) if caller != "session-no-csrf" else {}
         return client, headers
     if caller == "anonymous":
         return Client(enforce_csrf_checks=True), {}
@@ -151,6 +199,11 @@ def test_auth_matrix_cell(caller: str, family: str) -> None:
 
     assert response["Content-Type"].startswith("application/json")
     payload = response.json()
+    if expected == REACHED:
+        assert response.status_code == 404, payload
+        error = payload["json"] if path.startswith("/rpc/") else payload
+        assert (error["code"], error["defined"]) == ("RUN_NOT_FOUND", True)
+        return
     if expected == OK:
         assert 200 <= response.status_code < 300, payload
         if family in ("rpc", "orpc"):
@@ -162,12 +215,17 @@ def test_auth_matrix_cell(caller: str, family: str) -> None:
         return
     assert response.status_code == expected, payload
     error = payload["json"] if path.startswith("/rpc/") else payload
+    if caller == "session+csrf" and family.endswith("-perm"):
+        # Authenticated but without the contract's permission: the refusal names it.
+        assert error.pop("data") == {"permission": PERMISSION}
+        assert PERMISSION in error["message"]
     assert set(error) == {"defined", "code", "status", "message"}
     assert error["code"] == CODES[expected]
     assert error["status"] == expected
     assert error["defined"] is False
     assert Document.objects.count() == before, "a refused call must write nothing"
     assert Run.objects.count() == runs_before
+    assert not Approval.objects.exists()
 
 
 def test_matrix_covers_every_caller_and_family() -> None:

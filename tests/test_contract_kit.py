@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.http import QueryDict
 from django.test import Client
@@ -180,3 +182,130 @@ def test_single_value_for_an_array_field_becomes_a_list_and_nesting_works() -> N
         "filter": {"k": "v", "n": ["1"]}
     }
     assert parse_query(QueryDict(""), QueryInput) is None
+
+
+# -- permissions declared in the contract ------------------------------------------------
+PERMISSION = "auth.view_user"
+
+
+def _guarded_contract(ran: list[str]) -> Contract:
+    """A tiny contract whose procedures need ``auth.view_user`` and record that they ran."""
+    contract = Contract("demo")
+    contract.procedure(
+        "peek",
+        input=None,
+        output=Ping,
+        route=("GET", "/demo/peek"),
+        visibility="external",
+        summary="p",
+        permission=PERMISSION,
+    )
+    contract.procedure(
+        "echo",
+        input=Ping,
+        output=Ping,
+        route=("POST", "/demo/echo"),
+        visibility="internal",
+        summary="e",
+        permission=PERMISSION,
+    )
+
+    @contract.implement("peek")
+    def peek(ctx: BoundaryContext, data: None) -> Ping:
+        ran.append(ctx.principal.label())
+        return Ping(message="secret")
+
+    contract.implement("echo")(lambda ctx, data: ran.append("echo") or data)
+    return contract
+
+
+def _user_with(*codenames: str):
+    from django.contrib.auth.models import Permission
+
+    from tests.factories import UserFactory
+
+    user = UserFactory()
+    for codename in codenames:
+        app_label, code = codename.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=code)
+        )
+    return type(user).objects.get(pk=user.pk)  # fresh: no stale permission cache
+
+
+def test_a_malformed_permission_is_reported() -> None:
+    contract = Contract("demo")
+    contract.procedure(
+        "p",
+        input=None,
+        output=None,
+        route=("GET", "/demo/p"),
+        visibility="internal",
+        summary="p",
+        permission="decide approval",
+    )
+    contract.implement("p")(lambda ctx, data: None)
+    assert contract.problems() == [
+        "demo.p: permission 'decide approval' must be 'app_label.codename'"
+    ]
+
+
+@pytest.mark.django_db
+def test_declared_permission_is_enforced_on_rpc_published_and_client_calls() -> None:
+    from django.test import RequestFactory
+
+    from rawr_site.contract.client import CapabilityClient
+    from rawr_site.host.principals import principal_for_user
+    from rawr_site.transports.openapi import make_published_view
+    from rawr_site.transports.rpc import make_rpc_view
+
+    ran: list[str] = []
+    contract = _guarded_contract(ran)
+    peek = contract.get("peek")
+    views = {"rpc": make_rpc_view(peek), "published": make_published_view(peek)}
+    plain, allowed = _user_with(), _user_with(PERMISSION)
+
+    for family, view in views.items():
+        request = RequestFactory().get("/x")
+        request.user = plain
+        response = view(request)
+        assert response.status_code == 403, family
+        body = json.loads(response.content)
+        error = body["json"] if family == "rpc" else body
+        assert error["code"] == "FORBIDDEN" and error["status"] == 403
+        assert f"Permission '{PERMISSION}' is required to call demo.peek" == error["message"]
+        assert error["data"] == {"permission": PERMISSION}
+        assert ran == [], "a refused call must not run the handler"
+
+        request = RequestFactory().get("/x")
+        request.user = allowed
+        response = view(request)
+        assert response.status_code == 200, (family, response.content)
+        assert ran.pop() == f"user:{allowed.username}"
+
+    # API keys keep the scope rule: a key within its scopes may call it, no Django perm.
+    key = issue_key(name="scoped", scopes=["demo"])
+    request = RequestFactory().get("/x", HTTP_AUTHORIZATION=f"Bearer {key.secret}")
+    request.user = plain
+    assert views["published"](request).status_code == 200
+    assert ran.pop() == f"api_key:{key.api_key.prefix}"
+
+    # In-process: the system principal is trusted; a user principal is checked, before
+    # the input is even validated (a refused caller learns nothing about the input rules).
+    client = CapabilityClient(contract)
+    assert client.echo(message="hi").message == "hi"
+    as_plain = BoundaryContext.internal(principal=principal_for_user(plain))
+    with pytest.raises(RawrError) as refused:
+        client.echo({"nonsense": 1}, ctx=as_plain)
+    assert (refused.value.code, refused.value.status) == ("FORBIDDEN", 403)
+    as_allowed = BoundaryContext.internal(principal=principal_for_user(allowed))
+    assert client.echo(message="ok", ctx=as_allowed).message == "ok"
+    assert ran == ["echo", "echo"]
+
+
+def test_a_user_principal_without_has_perm_holds_no_permission() -> None:
+    from rawr_site.contract.context import Principal
+
+    bare = Principal(kind="user", id="1", name="bare", first_party=True)
+    assert bare.holds(PERMISSION) is False
+    assert Principal(kind="api_key", id="k", name="k", first_party=False).holds(PERMISSION)

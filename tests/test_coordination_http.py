@@ -29,7 +29,8 @@ from coordination.client import coordination
 from coordination.contract import contract
 from coordination.examples import example_documents
 from coordination.models import Desk, DeskMemory, Handoff, WorkflowVersion
-from tests.factories import issue_key
+from tests.conftest import csrf_headers
+from tests.factories import UserFactory, issue_key
 from workflows.models import (
     Approval,
     ApprovalStatus,
@@ -65,9 +66,12 @@ class Surfaces:
         """Same keys, own test client (one per thread)."""
         return Surfaces(self.auth)
 
+    def headers(self, surface: str) -> dict[str, str]:
+        return {"HTTP_AUTHORIZATION": self.auth[surface]}
+
     def call(self, surface: str, procedure: str, payload: dict[str, Any]):
         proc = PROCEDURES[procedure]
-        headers = {"HTTP_AUTHORIZATION": self.auth[surface]}
+        headers = self.headers(surface)
         if surface == "rpc":
             return self.client.post(
                 proc.rpc_path,
@@ -94,6 +98,18 @@ class Surfaces:
         assert response.status_code == 200, response.content
         body = response.json()
         return body["json"] if surface == "rpc" else body
+
+
+class SessionSurfaces(Surfaces):
+    """Both surfaces as a signed-in browser user (an MFE): session cookie + CSRF header."""
+
+    def __init__(self, user) -> None:
+        self.client = Client(enforce_csrf_checks=True)
+        self.client.force_login(user)
+        self.csrf = csrf_headers(self.client)
+
+    def headers(self, surface: str) -> dict[str, str]:
+        return dict(self.csrf)
 
 
 @pytest.fixture
@@ -468,6 +484,63 @@ def test_only_the_waiting_desk_of_a_waiting_run_can_be_approved(http) -> None:
     http.ok("api", "approveDesk", {"runId": run_id, "deskId": "approval", "decision": "approve"})
     drain()
     assert http.ok("rpc", "getRunStatus", {"runId": run_id})["run"]["status"] == "completed"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deciding_a_desk_needs_the_decide_approval_permission_or_a_scoped_key(http) -> None:
+    """``approveDesk`` declares ``workflows.decide_approval`` in the contract.
+
+    A plain signed-in user gets 403 on both surfaces and the approval stays pending; the
+    same user with the permission decides it; a key scoped to coordination still may.
+    """
+    from django.contrib.auth.models import Permission
+
+    from workflows.testing import drain
+
+    coordination.saveWorkflow({"workflow": _example(FANOUT)})
+    runs = ["coord-http-perm-user", "coord-http-perm-key"]
+    for run_id in runs:
+        coordination.queueRun({"workflowId": FANOUT, "runId": run_id})
+    drain()
+    assert set(Run.objects.filter(pk__in=runs).values_list("status", flat=True)) == {
+        RunStatus.WAITING
+    }
+
+    user = UserFactory()
+    plain = SessionSurfaces(user)
+    for surface in SURFACES:
+        for decision in ("approve", "reject"):
+            payload = {"runId": runs[0], "deskId": "approval", "decision": decision}
+            body = _refused(plain, surface, "approveDesk", payload, 403, "FORBIDDEN")
+            assert body["defined"] is False
+            assert "workflows.decide_approval" in body["message"]
+            assert body["data"] == {"permission": "workflows.decide_approval"}
+    # Reads stay open to a plain signed-in user (procedures without a permission).
+    assert plain.ok("rpc", "getRunStatus", {"runId": runs[0]})["run"]["status"] == "running"
+    drain()
+    approval = Approval.objects.get(run_id=runs[0])
+    assert approval.status == ApprovalStatus.PENDING and approval.decided_by == ""
+    assert not TimelineEvent.objects.filter(run_id=runs[0], type="approval.decided").exists()
+    assert Run.objects.get(pk=runs[0]).status == RunStatus.WAITING
+
+    user.user_permissions.add(Permission.objects.get(codename="decide_approval"))
+    allowed = SessionSurfaces(user)
+    decided = allowed.ok(
+        "api", "approveDesk", {"runId": runs[0], "deskId": "approval", "decision": "approve"}
+    )
+    assert (decided["runId"], decided["decision"]) == (runs[0], "approve")
+    approval.refresh_from_db()
+    assert approval.status == ApprovalStatus.APPROVED
+    assert approval.decided_by == f"user:{user.username}"
+
+    scoped = Surfaces(
+        {"api": f"Bearer {issue_key(name='coord only', scopes=['coordination']).secret}"}
+    )
+    scoped.ok("api", "approveDesk", {"runId": runs[1], "deskId": "approval", "decision": "reject"})
+    assert Approval.objects.get(run_id=runs[1]).status == ApprovalStatus.REJECTED
+    drain()
+    statuses = dict(Run.objects.filter(pk__in=runs).values_list("pk", "status"))
+    assert statuses == {runs[0]: RunStatus.COMPLETED, runs[1]: RunStatus.FAILED}
 
 
 @pytest.mark.django_db(transaction=True)

@@ -58,6 +58,28 @@ def test_operations_are_derived_from_the_contract(schema) -> None:
     body_ref = index["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     assert body_ref == "#/components/schemas/DocumentInput"
     assert "title" in schema["components"]["schemas"]["DocumentInput"]["required"]
+
+
+def test_a_declared_permission_is_published_and_in_the_manifest(schema) -> None:
+    from rawr_site.manifest import load_manifest
+
+    approve = schema["paths"]["/api/orpc/coordination/runs/{runId}/desks/{deskId}/approve"]
+    operation = approve["post"]
+    assert operation["x-rawr-permission"] == "workflows.decide_approval"
+    assert "`workflows.decide_approval`" in operation["description"]
+    assert "`workflows.decide_approval`" in operation["responses"]["403"]["description"]
+    # Operations without a permission carry neither.
+    get_doc = schema["paths"]["/api/orpc/search/documents/{documentId}"]["get"]
+    assert "x-rawr-permission" not in get_doc
+    assert "lacks" not in get_doc["responses"]["403"]["description"]
+
+    rows = {
+        (cap["id"], proc["name"]): proc
+        for cap in load_manifest()["capabilities"]
+        for proc in cap["procedures"]
+    }
+    assert rows[("coordination", "approveDesk")]["permission"] == "workflows.decide_approval"
+    assert rows[("coordination", "getRunStatus")]["permission"] is None
     assert "documentId" in schema["components"]["schemas"]["Document"]["properties"]
 
 

@@ -83,8 +83,12 @@ def workflow_trigger(
     summary: str,
     description: str = "",
     visibility: str = "external",
+    permission: str | None = None,
 ) -> Procedure:
-    """Declare a trigger procedure for durable function ``function`` (its id)."""
+    """Declare a trigger procedure for durable function ``function`` (its id).
+
+    ``permission`` is passed to ``Contract.procedure``: enforced and published the same way.
+    """
     trigger_input = create_model(
         f"{input.__name__}Trigger",
         __base__=input,
@@ -105,6 +109,7 @@ def workflow_trigger(
         errors=[RUN_ID_CONFLICT, INVALID_RUN_ID],
         success_status=202,
         surface="workflows",
+        permission=permission,
     )
 
     @contract.implement(name)

@@ -8,6 +8,7 @@ ties an HTTP request to everything it caused.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -25,9 +26,27 @@ class Principal:
     #: Capability ids the principal may call; ``None`` means every capability.
     scopes: frozenset[str] | None = None
     is_staff: bool = False
+    #: For ``kind="user"``: the Django user's ``has_perm`` (set by ``principal_for_user``).
+    #: Kept as a callable so the contract kit needs no Django models and permissions are
+    #: only looked up when a procedure declares one. A user principal without it holds
+    #: no permission at all (fails closed).
+    has_perm: Callable[[str], bool] | None = field(default=None, compare=False, repr=False)
 
     def allows(self, capability: str) -> bool:
         return self.scopes is None or capability in self.scopes
+
+    def holds(self, permission: str) -> bool:
+        """May this principal call a procedure that declares ``permission``?
+
+        Users need the Django permission itself (superusers hold every one). API keys have
+        no Django permissions: their capability scopes (checked at authentication) are
+        the whole rule, so a key within its scopes may call it, and a first-party service
+        token may too. The system principal (in-process calls by commands and workers) is
+        trusted.
+        """
+        if self.kind != "user":
+            return True
+        return self.has_perm is not None and bool(self.has_perm(permission))
 
     def label(self) -> str:
         """Stable text for audit fields: ``user:alice``, ``api_key:ab12cd34``, ``system:cli``."""

@@ -4,6 +4,13 @@ A capability declares each procedure once (name, input/output shapes, REST route
 visibility, summary, declared errors). Its handler is attached from ``operations/`` with
 ``@contract.implement("name")``. The host derives ``/rpc``, ``/api/orpc``, the in-process
 client, the manifest and the OpenAPI entries from these objects; nothing is declared twice.
+
+A procedure may declare the Django permission it needs (``permission="app.codename"``).
+``Procedure.call`` -- the one path ``/rpc``, ``/api/orpc``, ``/api/workflows`` and the
+in-process client share -- refuses a signed-in user without it with 403 ``FORBIDDEN``
+before reading the input; API keys keep the scope rule and the system principal is
+trusted (see ``Principal.holds``). Procedures without a permission are open to every
+authenticated caller, plain signed-in (MFE) users included.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ PROCEDURE_NAME_RE = re.compile(r"^[a-z][A-Za-z0-9]*$")
 CAPABILITY_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 ERROR_CODE_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 PATH_PARAM_RE = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
+PERMISSION_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 
 
 @dataclass
@@ -51,6 +59,8 @@ class Procedure:
     errors: dict[str, ErrorSpec] = field(default_factory=dict)
     success_status: int = 200
     surface: Surface = "orpc"
+    #: Django permission (``app_label.codename``) a signed-in user needs to call this.
+    permission: str | None = None
     handler: Handler | None = None
 
     @property
@@ -92,10 +102,26 @@ class Procedure:
         except ValidationError as exc:
             raise bad_request("Input validation failed", validation_issues(exc)) from exc
 
+    def check_permission(self, ctx: BoundaryContext) -> None:
+        """403 ``FORBIDDEN`` naming the permission when the caller does not hold it."""
+        if self.permission is None or ctx.principal.holds(self.permission):
+            return
+        raise RawrError(
+            "FORBIDDEN",
+            403,
+            f"Permission {self.permission!r} is required to call {self.key}",
+            {"permission": self.permission},
+        )
+
     def call(self, ctx: BoundaryContext, raw_input: Any) -> BaseModel | None:
-        """Validate input, run the handler, validate output. Raises ``RawrError`` only."""
+        """Check the permission, validate input, run the handler, validate output.
+
+        Raises ``RawrError`` only. The permission is checked first, so a refused caller
+        learns nothing about the input rules and nothing runs.
+        """
         if self.handler is None:
             raise RawrError("NOT_IMPLEMENTED", 501, f"Procedure {self.key} has no handler")
+        self.check_permission(ctx)
         parsed = self.parse_input(raw_input)
         ctx.capability, ctx.procedure = self.capability, self.name
         result = self.handler(ctx, parsed)
@@ -139,6 +165,10 @@ class Procedure:
         for code, spec in self.errors.items():
             if not ERROR_CODE_RE.match(code) or not (spec.status >= 400 or spec.status < 200):
                 out.append(f"{self.key}: bad declared error {code} ({spec.status})")
+        if self.permission is not None and not PERMISSION_RE.match(self.permission):
+            out.append(
+                f"{self.key}: permission {self.permission!r} must be 'app_label.codename'"
+            )
         if self.handler is None:
             out.append(f"{self.key}: no handler (decorate one with @contract.implement)")
         return out
@@ -168,8 +198,16 @@ class Contract:
         errors: Iterable[ErrorSpec] = (),
         success_status: int = 200,
         surface: Surface = "orpc",
+        permission: str | None = None,
     ) -> Procedure:
-        """Declare a procedure. Raises on a duplicate name (registration must be loud)."""
+        """Declare a procedure. Raises on a duplicate name (registration must be loud).
+
+        ``permission`` (``"app_label.codename"``) is the Django permission a signed-in
+        user needs; every transport and the in-process client enforce it from here, and
+        the manifest and the OpenAPI operation show it. API keys have no Django
+        permissions: a key within its scopes may call the procedure (first-party service
+        tokens too), and in-process calls as the system principal are trusted.
+        """
         if name in self._procedures:
             raise ValueError(f"procedure {self.capability}.{name} is declared twice")
         method, path = route
@@ -186,6 +224,7 @@ class Contract:
             errors={spec.code: spec for spec in errors},
             success_status=success_status,
             surface=surface,
+            permission=permission,
         )
         self._procedures[name] = proc
         return proc

@@ -38,4 +38,5 @@ def principal_for_user(user) -> Principal:
         name=user.get_username(),
         first_party=True,
         is_staff=bool(user.is_staff),
+        has_perm=user.has_perm,
     )

@@ -10,6 +10,13 @@ service token      allowed (no CSRF needed)        allowed
 external API key   403 FORBIDDEN                   allowed within its scopes, else 403
 bad/revoked key    401 UNAUTHORIZED                401 UNAUTHORIZED
 =================  ==============================  ===============================
+
+Procedures that declare a Django permission in their contract (``permission=`` on
+``Contract.procedure``, e.g. ``approveDesk`` -> ``workflows.decide_approval``) add one
+rule, checked by ``Procedure.call`` after this module authenticated the caller: a session
+user without the permission gets 403 ``FORBIDDEN`` naming it and nothing runs; API keys
+(service tokens included) have no Django permissions and keep the scope rule above. A
+plain signed-in (MFE) user may call every procedure that declares no permission.
 """
 
 from __future__ import annotations

@@ -180,7 +180,7 @@ def _add_operation(router: Router, proc: Procedure) -> None:
         make_published_view(proc),
         operation_id=proc.operation_id,
         summary=proc.summary,
-        description=proc.description or None,
+        description=operation_description(proc) or None,
         tags=[proc.capability],
         openapi_extra=operation_fragment(proc),
         url_name=f"{proc.capability}.{proc.name}",
@@ -240,8 +240,20 @@ def _input_properties(proc: Procedure) -> tuple[dict[str, Any], list[str], dict[
     return schema.get("properties", {}), list(schema.get("required", [])), schema
 
 
+def operation_description(proc: Procedure) -> str:
+    """The contract's description plus, when declared, the permission sentence."""
+    parts = [proc.description] if proc.description else []
+    if proc.permission:
+        parts.append(
+            f"Requires the Django permission `{proc.permission}` when called with a "
+            "signed-in session (403 `FORBIDDEN` without it); API keys may call it within "
+            "their scopes."
+        )
+    return "\n\n".join(parts)
+
+
 def operation_fragment(proc: Procedure) -> dict[str, Any]:
-    """``openapi_extra`` for the Ninja operation: parameters, body and responses."""
+    """``openapi_extra`` for the Ninja operation: parameters, body, responses, permission."""
     props, required, _schema = _input_properties(proc)
     parameters: list[dict[str, Any]] = []
     for name in proc.path_params:
@@ -287,6 +299,8 @@ def operation_fragment(proc: Procedure) -> dict[str, Any]:
     if parameters:
         fragment["parameters"] = parameters
     fragment["responses"] = _responses(proc)
+    if proc.permission:
+        fragment["x-rawr-permission"] = proc.permission
     return fragment
 
 
@@ -304,8 +318,11 @@ def _responses(proc: Procedure) -> dict[str, Any]:
         by_status.setdefault(spec.status, []).append(spec.code)
     for status in sorted(by_status):
         codes = ", ".join(f"`{code}`" for code in by_status[status])
+        description = f"Error: {codes}"
+        if status == 403 and proc.permission:
+            description += f" (also when the session user lacks `{proc.permission}`)"
         responses[str(status)] = {
-            "description": f"Error: {codes}",
+            "description": description,
             "content": {
                 "application/json": {"schema": {"$ref": REF_TEMPLATE.format(model=ERROR_COMPONENT)}}
             },

@@ -53,12 +53,12 @@ class RequestBodyLimitMiddleware:
         return self.get_response(request)
 
 
-#: Form bodies whose fields Django parses into ``request.POST``.
-_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+#: The form encoding whose body is text; a multipart body may carry binary files.
+_URLENCODED = "application/x-www-form-urlencoded"
 
 
 class NulCharacterMiddleware:
-    """Refuse a NUL character in the path, the query string or a form field with 400.
+    """Refuse a NUL character in the path, the query string or a form body with 400.
 
     No text column of Postgres can hold one, so such a value would reach the database only
     to fail there as a 500 (a run id in an admin URL, a search term, an approval id in a
@@ -83,9 +83,11 @@ class NulCharacterMiddleware:
             return "path"
         if any("\x00" in k or "\x00" in v for k, vs in request.GET.lists() for v in [k, *vs]):
             return "query string"
-        if request.method == "POST" and request.content_type in _FORM_TYPES:
-            fields = request.POST.lists()
-            if any("\x00" in k or "\x00" in v for k, vs in fields for v in [k, *vs]):
+        if request.content_type == _URLENCODED:
+            # Read the raw body (Django keeps it), not ``request.POST``: a view may still
+            # read ``request.body`` after this, which parsing the form would forbid.
+            body = request.body
+            if b"%00" in body or b"\x00" in body:
                 return "form data"
         return None
 

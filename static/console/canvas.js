@@ -967,6 +967,8 @@
       select: select,
       isDirty: function () { return dirty; },
     };
+    // Every control has its handler now: tests (and people on slow machines) can act.
+    document.getElementById("canvas-app").setAttribute("data-ready", "true");
   }
 
   document.addEventListener("DOMContentLoaded", init);

@@ -201,6 +201,8 @@ def test_cancel_action_cancels_a_waiting_run_and_refuses_a_completed_one(
 
 def _import_into_canvas(page: Page, document: dict) -> None:
     """The canvas toolbar's "Import…": paste a document and load it (nothing is saved)."""
+    # The toolbar works once the canvas script has wired it (a click before is lost).
+    expect(page.locator("#canvas-app")).to_have_attribute("data-ready", "true")
     page.get_by_role("button", name="Import…").click()
     page.locator("#canvas-import-text").fill(json.dumps(document, indent=2))
     page.get_by_role("button", name="Load into canvas").click()

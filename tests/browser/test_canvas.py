@@ -86,6 +86,7 @@ def test_draw_fix_save_and_run_a_three_desk_workflow(
     page = staff_page
     page.goto("/admin/coordination/workflowversion/add/")
     expect(page.locator("#canvas-graph canvas").first).to_be_attached()
+    expect(page.locator("#canvas-app")).to_have_attribute("data-ready", "true")
     page.fill("#workflow-workflowId", "drawn-three")
     page.fill("#workflow-name", "Drawn on the canvas")
 

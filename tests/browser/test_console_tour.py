@@ -83,6 +83,7 @@ def test_the_four_console_pages_show_what_staff_came_for(
     )
     page.goto(f"/admin/coordination/workflowversion/{version.pk}/change/")
     expect(page.locator("canvas").first).to_be_visible()
+    expect(page.locator("#canvas-app")).to_have_attribute("data-ready", "true")
     expect(page.locator("#canvas-issues li")).to_have_count(0)
     page.screenshot(path=str(shots / "canvas.png"))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.exceptions import TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse
 from django.views import defaults
 from django.views.csrf import csrf_failure as django_csrf_failure
@@ -27,7 +29,13 @@ def handler500(request: HttpRequest) -> HttpResponse:
 
 def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if is_api_path(request.path):
-        return error_response_for_path(request.path, RawrError("BAD_REQUEST", 400, "Bad Request"))
+        error = RawrError("BAD_REQUEST", 400, "Bad Request")
+        if isinstance(exception, TooManyFieldsSent):
+            limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+            error = RawrError(
+                "BAD_REQUEST", 400, f"Too many parameters (at most {limit})", {"limit": limit}
+            )
+        return error_response_for_path(request.path, error)
     return defaults.bad_request(request, exception)
 
 

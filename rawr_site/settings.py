@@ -199,6 +199,12 @@ REST_FRAMEWORK = {
     # JSON for every caller: a browser asking for text/html gets the same JSON (the
     # console is the page for people), not DRF's browsable HTML.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Strict JSON (no NaN/Infinity/1e309, over-deep nesting is a 400): one parser for all.
+    "DEFAULT_PARSER_CLASSES": [
+        "rawr_site.host.drf_parsers.StrictJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "UNAUTHENTICATED_USER": None,
 }
 

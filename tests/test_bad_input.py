@@ -352,3 +352,159 @@ def test_unhandled_handler_error_is_a_json_500_without_details(auth, monkeypatch
         "status": 500,
         "message": "Internal server error",
     }
+
+
+# -- JSON that Python's json accepts but JSON does not ---------------------------------------
+#: (id, token put where a value goes, the error message)
+NON_JSON = [
+    ("nan", "NaN", "NaN is not JSON (use a number or null)"),
+    ("infinity", "Infinity", "Infinity is not JSON (use a number or null)"),
+    ("minus-infinity", "-Infinity", "-Infinity is not JSON (use a number or null)"),
+    ("overflow", "1e309", "The number 1e309 is out of range (not a finite number)"),
+    ("negative-overflow", "-1e309", "The number -1e309 is out of range (not a finite number)"),
+    # deeper than Python's recursion limit (the parser raised RecursionError: a 500)
+    ("too-deep", "[" * 100_000 + "]" * 100_000, "JSON is nested too deeply"),
+]
+LINEAR = "linear-review"
+#: (id, surface, path, body around the token); ``queueRun`` stored NaN as ``null``.
+JSON_SURFACES = [
+    ("rpc-index", "rpc", "/rpc/search/indexDocument", '{"json":{"title":"t","body":"b","x":%s}}'),
+    (
+        "rpc-queue-run",
+        "rpc",
+        "/rpc/coordination/queueRun",
+        '{"json":{"workflowId":"linear-review","input":{"score":%s}}}',
+    ),
+    ("orpc-index", "api", "/api/orpc/search/documents", '{"title":"t","body":"b","x":%s}'),
+    (
+        "orpc-queue-run",
+        "api",
+        f"/api/orpc/coordination/workflows/{LINEAR}/run",
+        '{"input":{"score":%s}}',
+    ),
+    ("workflows-enrich", "api", "/api/workflows/search/enrich", '{"documentId":1,"x":[%s]}'),
+]
+
+
+def _rows() -> tuple[int, ...]:
+    from coordination.models import WorkflowVersion
+    from workflows.models import Approval, Run, TimelineEvent
+
+    return (
+        Document.objects.count(),
+        Run.objects.count(),
+        TimelineEvent.objects.count(),
+        Approval.objects.filter(status="pending").count(),
+        WorkflowVersion.objects.count(),
+    )
+
+
+@pytest.fixture
+def linear_workflow() -> None:
+    from coordination.client import coordination
+    from coordination.examples import example_documents
+
+    document = next(d for d in example_documents() if d["workflowId"] == LINEAR)
+    coordination.saveWorkflow({"workflow": document})
+
+
+@pytest.mark.usefixtures("linear_workflow")
+@pytest.mark.parametrize(
+    ("surface", "path", "template"),
+    [s[1:] for s in JSON_SURFACES],
+    ids=[s[0] for s in JSON_SURFACES],
+)
+@pytest.mark.parametrize(
+    ("token", "message"), [n[1:] for n in NON_JSON], ids=[n[0] for n in NON_JSON]
+)
+def test_non_finite_numbers_and_over_deep_json_are_400_on_every_contract_surface(
+    auth, surface, path, template, token, message
+) -> None:
+    before = _rows()
+    response = Client().post(
+        path, data=template % token, content_type="application/json", **auth[surface]
+    )
+    assert response.status_code == 400, response.content
+    expected = {"defined": False, "code": "BAD_REQUEST", "status": 400, "message": message}
+    assert _error(response, rpc=surface == "rpc") == expected
+    assert _rows() == before
+
+
+def test_rpc_get_data_parameter_is_parsed_strictly(auth) -> None:
+    response = Client().get('/rpc/search/query?data={"json":{"q":"x","limit":NaN}}', **auth["rpc"])
+    assert response.status_code == 400
+    assert _error(response, rpc=True)["message"] == "NaN is not JSON (use a number or null)"
+
+
+@pytest.fixture
+def parked() -> tuple[str, str]:
+    """A failed run (replayable) and a pending approval, as rows: the body is refused first."""
+    from workflows.models import Approval, Run
+
+    run = Run.objects.create(id="run-bad-input", function_id="t.x", capability="x", status="failed")
+    Approval.objects.create(id="apr-bad-input", run=run, step_id="ok", title="Ok?")
+    return run.pk, "apr-bad-input"
+
+
+@pytest.mark.parametrize("what", ["replay", "decide"])
+@pytest.mark.parametrize(
+    ("token", "message"), [n[1:] for n in NON_JSON], ids=[n[0] for n in NON_JSON]
+)
+def test_non_finite_numbers_and_over_deep_json_are_400_on_the_drf_apis(
+    auth, parked, what, token, message
+) -> None:
+    from workflows.models import Approval
+
+    run_id, approval_id = parked
+    path, body = {
+        "replay": (f"/api/runs/{run_id}/replay/", '{"input":{"score":%s}}'),
+        "decide": (f"/api/approvals/{approval_id}/decide", '{"decision":"approve","payload":%s}'),
+    }[what]
+    before = _rows()
+    response = Client().post(
+        path, data=body % token, content_type="application/json", **auth["api"]
+    )
+    assert response.status_code == 400, response.content
+    assert _error(response, rpc=False) == {
+        "defined": False,
+        "code": "BAD_REQUEST",
+        "status": 400,
+        "message": message,
+    }
+    assert _rows() == before
+    assert Approval.objects.get(pk=approval_id).payload is None
+
+
+# -- more parameters than DATA_UPLOAD_MAX_NUMBER_FIELDS ----------------------------------------
+MANY = "&".join(f"p{i}=1" for i in range(1001))
+
+
+@pytest.mark.parametrize(
+    ("surface", "method", "path"),
+    [
+        ("api", "get", "/api/runs/"),
+        ("api", "get", "/api/approvals/"),
+        ("api", "get", "/api/orpc/search/query"),
+        ("api", "get", "/api/workflows/search/runs/run-x"),
+        ("rpc", "get", "/rpc/search/query"),
+        ("api", "post", "/api/orpc/search/documents"),
+        ("rpc", "post", "/rpc/search/indexDocument"),
+    ],
+)
+def test_too_many_query_parameters_are_a_coded_400(auth, surface, method, path) -> None:
+    rpc = surface == "rpc"
+    doc = {"title": "t", "body": "b"}
+    kwargs = {"data": json.dumps({"json": doc} if rpc else doc), "content_type": "application/json"}
+    before = _rows()
+    response = getattr(Client(), method)(
+        f"{path}?{MANY}", **(kwargs if method == "post" else {}), **auth[surface]
+    )
+    assert response.status_code == 400, response.content
+    assert _error(response, rpc=rpc) == {
+        "defined": False,
+        "code": "BAD_REQUEST",
+        "status": 400,
+        "message": "Too many parameters (at most 1000)",
+        "data": {"limit": 1000},
+    }
+    assert _rows() == before

@@ -6,7 +6,6 @@ context, validation and error mapping happen here once.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -36,10 +35,7 @@ def read_json_body(request: HttpRequest) -> Any:
     content_type = request.content_type or ""
     if content_type.startswith("multipart/") or content_type == "application/x-www-form-urlencoded":
         raise RawrError("UNSUPPORTED_MEDIA_TYPE", 415, "Send the input as application/json")
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise RawrError("BAD_REQUEST", 400, wire.MALFORMED) from exc
+    return wire.loads_input(raw)
 
 
 def run_procedure(

@@ -5,7 +5,6 @@ Derived from the registered contracts; no capability writes code for it.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -23,10 +22,7 @@ def _read_rpc_input(proc: Procedure):
             data = request.GET.get("data")
             if data is None:
                 return None
-            try:
-                envelope = json.loads(data)
-            except ValueError as exc:
-                raise RawrError("BAD_REQUEST", 400, wire.MALFORMED) from exc
+            envelope = wire.loads_input(data)
         else:
             envelope = read_json_body(request)
             if envelope is None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.http import HttpResponse
 
+from rawr_site import strict_json
 from rawr_site.contract.errors import RawrError
 
 JSON_CONTENT_TYPE = "application/json"
@@ -127,6 +128,18 @@ MALFORMED = (
     "Malformed request. Ensure the request body is properly formatted and the "
     "'Content-Type' header is set correctly."
 )
+
+
+def loads_input(raw: str | bytes) -> Any:
+    """A client's JSON input, strictly parsed (see ``rawr_site.strict_json``); 400 if not.
+
+    Plain syntax errors keep oRPC's wording; NaN/Infinity, out-of-range numbers and
+    over-deep nesting say what is wrong, so nothing is stored as ``null`` or answered 500.
+    """
+    try:
+        return strict_json.loads(raw)
+    except strict_json.StrictJSONError as exc:
+        raise RawrError("BAD_REQUEST", 400, MALFORMED if exc.syntax else str(exc)) from exc
 
 
 def rpc_error_response(error: RawrError, *, defined: bool = False) -> HttpResponse:

@@ -3,12 +3,14 @@
 One parser so every editor refuses the same things with the same words: text that is not
 JSON (with the line and column), text over the size limit, and the non-standard
 ``NaN`` / ``Infinity`` that Python's ``json`` accepts but JSON (and the runs API) do not.
+The rules are the host's strict JSON (``rawr_site.strict_json``), shared with every API.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from rawr_site import strict_json
 
 #: Longest text an editor accepts (an input or payload, not a file upload).
 MAX_EDITOR_CHARS = 1_000_000
@@ -16,10 +18,6 @@ MAX_EDITOR_CHARS = 1_000_000
 
 class EditorError(ValueError):
     """Text from a JSON editor that cannot be used; ``str()`` is the message for staff."""
-
-
-def _refuse_constant(name: str) -> Any:
-    raise EditorError(f"{name} is not JSON (use a number or null)")
 
 
 def parse_editor_json(
@@ -32,10 +30,6 @@ def parse_editor_json(
     if len(text) > max_chars:
         raise EditorError(f"JSON is too long ({len(text)} characters, at most {max_chars})")
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
-    except json.JSONDecodeError as exc:
-        raise EditorError(
-            f"Malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from exc
-    except RecursionError as exc:
-        raise EditorError("JSON is nested too deeply") from exc
+        return strict_json.loads(text)
+    except strict_json.StrictJSONError as exc:
+        raise EditorError(str(exc)) from exc

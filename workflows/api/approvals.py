@@ -17,11 +17,7 @@ Thin: reads through ``workflows.selectors``, the decision through
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Field, QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -31,11 +27,11 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from rawr_site.contract.errors import RawrError
+from rawr_site.host.drf_parsers import StrictJSONParser
 from rawr_site.transports.openapi import ERROR_COMPONENT, REF_TEMPLATE
 from workflows import selectors, services
 from workflows.api.pagination import KeysetCursorPagination
@@ -62,19 +58,9 @@ class ApprovalCursorPagination(KeysetCursorPagination):
     page_size = 50
     max_page_size = 200
 
-    def _key_values(self, queryset: QuerySet, position: str) -> list[Any]:
-        try:
-            raw = json.loads(position)
-            if not isinstance(raw, list) or len(raw) != 3:
-                raise ValueError(position)
-            created = Approval._meta.get_field("created_at")
-            return [
-                created.to_python(raw[0]),
-                created.to_python(raw[1]),
-                Approval._meta.get_field("id").to_python(raw[2]),
-            ]
-        except (ValueError, TypeError, ValidationError) as exc:
-            raise RawrError("BAD_REQUEST", 400, "Invalid pagination cursor") from exc
+    def _key_fields(self, queryset: QuerySet) -> list[Field]:
+        created = Approval._meta.get_field("created_at")
+        return [created, created, Approval._meta.get_field("id")]
 
 
 class ApprovalResourceSerializer(serializers.Serializer):
@@ -195,7 +181,7 @@ class ApprovalViewSet(viewsets.GenericViewSet):
             409: _error("`APPROVAL_NOT_PENDING` (decided, expired or cancelled)"),
         },
     )
-    @action(detail=True, methods=["post"], parser_classes=[JSONParser])
+    @action(detail=True, methods=["post"], parser_classes=[StrictJSONParser])
     def decide(self, request: Request, approvalId: str) -> Response:
         approval_id = approvalId
         capabilities = visible_capabilities(request)

@@ -20,12 +20,12 @@ from drf_spectacular.utils import (
 )
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from rawr_site.contract.errors import RawrError
+from rawr_site.host.drf_parsers import StrictJSONParser
 from rawr_site.log_context import correlation_id_of
 from rawr_site.transports.openapi import ERROR_COMPONENT, REF_TEMPLATE
 from workflows import selectors, services
@@ -238,7 +238,7 @@ class RunViewSet(viewsets.GenericViewSet):
             **_errors("BAD_REQUEST", *_RUN_ERRORS, "FUNCTION_NOT_FOUND"),
         },
     )
-    @action(detail=True, methods=["post"], filter_backends=[], parser_classes=[JSONParser])
+    @action(detail=True, methods=["post"], filter_backends=[], parser_classes=[StrictJSONParser])
     def replay(self, request: Request, id: str) -> Response:
         run = self.get_run()
         body = RunReplayRequestSerializer(data=request.data)

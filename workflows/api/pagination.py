@@ -9,18 +9,26 @@ range scan and pages never overlap or skip, whichever way a client walks.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import datetime as dt
 import json
 from typing import Any
+from urllib.parse import parse_qs
 
 from django.core.exceptions import ValidationError
-from django.db.models import Model, Q, QuerySet
-from rest_framework.exceptions import NotFound
+from django.db.models import Field, IntegerField, Model, Q, QuerySet
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 
+from rawr_site import strict_json
 from rawr_site.contract.errors import RawrError
 
 _INVALID_CURSOR = "Invalid pagination cursor"
+
+
+def _invalid_cursor() -> RawrError:
+    return RawrError("BAD_REQUEST", 400, _INVALID_CURSOR)
 
 
 def _reverse(ordering: tuple[str, ...]) -> tuple[str, ...]:
@@ -89,10 +97,28 @@ class KeysetCursorPagination(CursorPagination):
         return self.encode_cursor(Cursor(offset=0, reverse=True, position=position))
 
     def decode_cursor(self, request: Request) -> Cursor | None:
+        """Only a cursor this class issued: ``p=<key>`` and optionally ``r=1``, base64.
+
+        DRF's decoder skips characters that are not base64 and ignores unknown fields, so a
+        garbled cursor silently meant "first page"; here any tampering is a 400.
+        """
+        encoded = request.query_params.get(self.cursor_query_param)
+        if encoded is None:
+            return None
         try:
-            return super().decode_cursor(request)
-        except NotFound as exc:
-            raise RawrError("BAD_REQUEST", 400, _INVALID_CURSOR) from exc
+            text = base64.b64decode(encoded.encode("ascii"), validate=True).decode("ascii")
+            tokens = parse_qs(text, keep_blank_values=True, strict_parsing=True)
+        except (ValueError, binascii.Error) as exc:  # UnicodeError is a ValueError
+            raise _invalid_cursor() from exc
+        if (
+            set(tokens) - {"o", "r", "p"}
+            or "p" not in tokens
+            or any(len(values) != 1 for values in tokens.values())
+            or tokens.get("o", ["0"])[0] != "0"
+            or tokens.get("r", ["0"])[0] not in ("0", "1")
+        ):
+            raise _invalid_cursor()
+        return Cursor(offset=0, reverse=tokens.get("r", ["0"])[0] == "1", position=tokens["p"][0])
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         link = {"type": ["string", "null"], "format": "uri"}
@@ -107,18 +133,45 @@ class KeysetCursorPagination(CursorPagination):
         values = [getattr(row, name.lstrip("-")) for name in self.ordering]
         return json.dumps([v.isoformat() if hasattr(v, "isoformat") else v for v in values])
 
+    def _key_fields(self, queryset: QuerySet) -> list[Field]:
+        """The model field that parses each ordering value held in the cursor."""
+        meta = queryset.model._meta
+        return [meta.get_field(name.lstrip("-")) for name in self.ordering]
+
     def _key_values(self, queryset: QuerySet, position: str) -> list[Any]:
+        """The cursor's key, typed exactly as ``_position`` wrote it, or a 400.
+
+        Integers stay JSON integers, everything else is a string (ISO datetimes with an
+        offset); nulls, other types, NUL characters and datetimes out of range are refused
+        here instead of failing in the query as a 500.
+        """
         try:
-            raw = json.loads(position)
-            if not isinstance(raw, list) or len(raw) != len(self.ordering):
-                raise ValueError(position)
-            meta = queryset.model._meta
-            return [
-                meta.get_field(name.lstrip("-")).to_python(value)
-                for name, value in zip(self.ordering, raw, strict=True)
-            ]
-        except (ValueError, TypeError, ValidationError) as exc:
-            raise RawrError("BAD_REQUEST", 400, _INVALID_CURSOR) from exc
+            raw = strict_json.loads(position)
+        except strict_json.StrictJSONError as exc:
+            raise _invalid_cursor() from exc
+        fields = self._key_fields(queryset)
+        if not isinstance(raw, list) or len(raw) != len(fields):
+            raise _invalid_cursor()
+        return [_key_value(field, value) for field, value in zip(fields, raw, strict=True)]
+
+
+def _key_value(field: Field, value: Any) -> Any:
+    if isinstance(field, IntegerField):
+        if type(value) is not int:
+            raise _invalid_cursor()
+    elif not isinstance(value, str) or "\x00" in value:
+        raise _invalid_cursor()
+    try:
+        parsed = field.to_python(value)
+        if isinstance(parsed, dt.datetime):
+            if parsed.tzinfo is None:
+                raise ValueError(value)
+            parsed = parsed.astimezone(dt.UTC)
+    except (ValueError, TypeError, OverflowError, ValidationError) as exc:
+        raise _invalid_cursor() from exc
+    if parsed is None:
+        raise _invalid_cursor()
+    return parsed
 
 
 class RunCursorPagination(KeysetCursorPagination):

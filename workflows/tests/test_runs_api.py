@@ -6,6 +6,8 @@ Runs are started through ``workflows.trigger`` and executed in-process by the re
 
 from __future__ import annotations
 
+import base64
+import json
 from contextlib import ExitStack
 from datetime import timedelta
 from urllib.parse import quote
@@ -117,8 +119,6 @@ def api():
     return client
 
 
-
-
 def ids(response) -> list[str]:
     assert response.status_code == 200, response.content
     return [item["runId"] for item in response.json()["results"]]
@@ -197,6 +197,69 @@ def test_list_filters(functions, api) -> None:
 )
 def test_bad_filters_are_400_in_the_error_shape(api, query) -> None:
     assert_error(api.get(f"/api/runs/?{query}"), 400, "BAD_REQUEST")
+
+
+def _b64(text: str) -> str:
+    return quote(base64.b64encode(text.encode()).decode())
+
+
+_AT = "2024-01-01T00:00:00+00:00"
+#: (id, cursor for a key of (datetime, ..., id) like the runs' and approvals' keys)
+TAMPERED_CURSORS = [
+    ("not-base64", lambda n: "!!!not*base64"),
+    ("truncated", lambda n: "cD1b"),  # p=[
+    ("base64-of-garbage", lambda n: _b64("garbage")),
+    ("base64-of-binary", lambda n: quote(base64.b64encode(b"\xff\xfe\x00").decode())),
+    ("no-position", lambda n: _b64("r=1")),
+    ("unknown-field", lambda n: _b64(f"x=1&p={json.dumps([_AT] * (n - 1) + ['a'])}")),
+    ("offset", lambda n: _b64(f"o=99999999999999999999&p={json.dumps([_AT] * (n - 1) + ['a'])}")),
+    ("bad-reverse", lambda n: _b64(f"r=x&p={json.dumps([_AT] * (n - 1) + ['a'])}")),
+    ("position-not-json", lambda n: _b64("p=garbage")),
+    ("position-not-a-list", lambda n: _b64('p={"a":1}')),
+    ("wrong-length", lambda n: _b64(f"p={json.dumps([_AT] * (n + 1))}")),
+    ("nulls", lambda n: _b64(f"p={json.dumps([None] * n)}")),
+    ("booleans", lambda n: _b64(f"p={json.dumps([True] * n)}")),
+    ("id-as-number", lambda n: _b64(f"p={json.dumps([_AT] * (n - 1) + [5])}")),
+    ("time-as-number", lambda n: _b64(f"p={json.dumps([1] * (n - 1) + ['a'])}")),
+    ("time-not-a-time", lambda n: _b64(f"p={json.dumps(['x'] * (n - 1) + ['a'])}")),
+    (
+        "time-without-offset",
+        lambda n: _b64(f"p={json.dumps(['2024-01-01T00:00:00'] * (n - 1) + ['a'])}"),
+    ),
+    (
+        "time-out-of-range",
+        lambda n: _b64(f"p={json.dumps(['9999-12-31T23:59:59-14:00'] * (n - 1) + ['a'])}"),
+    ),
+    ("nul-in-id", lambda n: _b64("p=" + json.dumps([_AT] * (n - 1) + ["a\x00b"]))),
+    ("nan", lambda n: _b64("p=[NaN" + ",1e309" * (n - 1) + "]")),
+    ("too-deep", lambda n: _b64("p=" + "[" * 5000 + "]" * 5000)),
+]
+
+
+@pytest.mark.parametrize(("path", "keys"), [("/api/runs/", 2), ("/api/approvals/", 3)])
+@pytest.mark.parametrize(
+    "cursor", [c[1] for c in TAMPERED_CURSORS], ids=[c[0] for c in TAMPERED_CURSORS]
+)
+def test_tampered_cursors_are_400_never_500_or_a_first_page(api, path, keys, cursor) -> None:
+    Run.objects.create(id="run-1", function_id="t.x", capability="alpha")
+    response = api.get(f"{path}?cursor={cursor(keys)}")
+    assert response.json() == {
+        "defined": False,
+        "code": "BAD_REQUEST",
+        "status": 400,
+        "message": "Invalid pagination cursor",
+    }
+    assert response.status_code == 400
+    assert list(Run.objects.values_list("pk", flat=True)) == ["run-1"]
+
+
+@pytest.mark.parametrize("position", ['["1"]', "[true]", "[1.5]", "[null]", "[NaN]"])
+@pytest.mark.parametrize("suffix", ["steps/", "timeline/"])
+def test_integer_keyed_cursors_refuse_other_types(api, suffix, position) -> None:
+    Run.objects.create(id="run-1", function_id="t.x", capability="alpha")
+    response = api.get(f"/api/runs/run-1/{suffix}?cursor={_b64(f'p={position}')}")
+    assert_error(response, 400, "BAD_REQUEST")
+    assert response.json()["message"] == "Invalid pagination cursor"
 
 
 def test_cursor_pages_walk_every_run_once_without_counting(api) -> None:

@@ -89,8 +89,8 @@ class WorkflowImportForm(forms.ModelForm):
     def clean_document_json(self) -> dict[str, Any]:
         text = self.cleaned_data["document_json"]
         try:
-            document = json.loads(text)
-        except json.JSONDecodeError as exc:
+            document = parse_editor_json(text)
+        except EditorError as exc:
             raise forms.ValidationError(f"Not valid JSON: {exc}") from exc
         try:
             services.workflow_check(document=document)

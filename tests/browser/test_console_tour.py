@@ -13,17 +13,21 @@ from __future__ import annotations
 
 import io
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.contrib.admin.utils import quote
 from django.core.management import call_command
+from django.db import transaction
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from coordination import services as coordination_services
 from coordination.client import coordination
 from coordination.examples import example_documents
 from coordination.models import WorkflowVersion
+from coordination.seed import SEED_PREFIX
 from workflows.models import Run
 from workflows.testing import clear, drain
 
@@ -43,7 +47,17 @@ def shots(tmp_path: Path) -> Path:
 @pytest.fixture
 def waiting_fanout(inline_dispatch: None) -> Run:
     """Seeded history, both examples saved, and a fan-out run parked at its approval."""
-    call_command("rawr", "seed", "--runs", "3000", "--big-timelines", "0", stdout=io.StringIO())
+    with transaction.atomic():
+        call_command(
+            "rawr", "seed", "--runs", "3000", "--big-timelines", "0", stdout=io.StringIO()
+        )
+        # The session's Celery worker sweeps for queued and orphaned runs every few seconds:
+        # seeded ones (of functions it does not know) must not be picked up while the tour
+        # looks at them, or its run and the test database's flush race. They commit already
+        # stamped as just sent.
+        Run.objects.filter(id__startswith=SEED_PREFIX).update(
+            enqueued_at=timezone.now() + timedelta(hours=1)
+        )
     for document in example_documents():  # the seed may have saved them already
         if not WorkflowVersion.objects.filter(workflow_id=document["workflowId"]).exists():
             coordination_services.workflow_save(document=document, by="tour")

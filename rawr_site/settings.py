@@ -83,6 +83,29 @@ else:
     if os.environ.get("TEST_DATABASE_NAME"):
         DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}
 
+# Connections (README "Connections"). A web process borrows from one psycopg pool per
+# process (gunicorn threads share it): a burst waits up to RAWR_DB_POOL_TIMEOUT seconds
+# for a free connection instead of opening one per request, and when none comes the
+# request is a 503 with Retry-After (rawr_site.unavailable), never a 500. Celery workers
+# (prefork: a pool does not survive a fork) keep one persistent connection per child
+# instead: rawr_site.celery swaps the pool for RAWR_WORKER_CONN_MAX_AGE when a worker starts.
+RAWR_WEB_THREADS = _env_int("RAWR_WEB_THREADS", 4)
+RAWR_DB_POOL_MAX = _env_int("RAWR_DB_POOL_MAX", RAWR_WEB_THREADS)
+RAWR_DB_POOL_MIN = min(_env_int("RAWR_DB_POOL_MIN", 1), RAWR_DB_POOL_MAX)
+RAWR_DB_POOL_TIMEOUT = float(os.environ.get("RAWR_DB_POOL_TIMEOUT", "10"))
+RAWR_WORKER_CONN_MAX_AGE = _env_int("RAWR_WORKER_CONN_MAX_AGE", 300)
+# Seconds a client is told to wait (Retry-After) when the database refuses a connection.
+RAWR_DB_RETRY_AFTER_SECONDS = _env_int("RAWR_DB_RETRY_AFTER_SECONDS", 2)
+if not RAWR_EMBEDDED_DB and RAWR_DB_POOL_MAX > 0:
+    # Django's pool needs CONN_MAX_AGE = 0: a connection goes back to the pool after
+    # every request instead of staying with the thread.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": RAWR_DB_POOL_MIN,
+        "max_size": RAWR_DB_POOL_MAX,
+        "timeout": RAWR_DB_POOL_TIMEOUT,
+    }
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Applications ---------------------------------------------------------------------
@@ -267,10 +290,14 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 
 # --- Durable workflows ----------------------------------------------------------------
-# A claimed run's lease; renewed while steps run. A dead worker's runs are re-taken after it.
-RAWR_RUN_LEASE_SECONDS = float(os.environ.get("RAWR_RUN_LEASE_SECONDS", "60"))
+# A claimed run's lease, renewed every third of it while the run executes. A dead worker's
+# runs are executing again elsewhere about this long (+ one sweep interval) after it died.
+RAWR_RUN_LEASE_SECONDS = float(os.environ.get("RAWR_RUN_LEASE_SECONDS", "15"))
 # A step whose worker died this many times while running it fails with STEP_CRASHED.
 RAWR_STEP_MAX_INTERRUPTIONS = int(os.environ.get("RAWR_STEP_MAX_INTERRUPTIONS", "3"))
+# Steps are written once, when they end; one still running after this long is written as
+# running (the console shows "running step X") by the run's lease keeper.
+RAWR_STEP_RECORD_AFTER_SECONDS = float(os.environ.get("RAWR_STEP_RECORD_AFTER_SECONDS", "1"))
 # Wake-ups further away than this are left to the sweeper instead of broker ETA messages.
 RAWR_MAX_ETA_SECONDS = float(os.environ.get("RAWR_MAX_ETA_SECONDS", "300"))
 # Every worker sweeps this often (0 disables); a run is re-sent after this grace.

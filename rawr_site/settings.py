@@ -309,6 +309,20 @@ RAWR_WORKFLOW_MODULES = _env_list("RAWR_WORKFLOW_MODULES", [])
 # "celery" (the real path) or "inline" (unit tests drive the engine in-process).
 RAWR_WORKFLOWS_DISPATCH = os.environ.get("RAWR_WORKFLOWS_DISPATCH", "celery")
 
+# --- Micro-frontends (/rawr/) ---------------------------------------------------------------
+# Capabilities whose MFE (capabilities/<cap>/web/index.js) the host mounts and serves:
+# RAWR_MFE_ENABLED=search,invoicing; unset = every capability that has web/index.js;
+# "-" = none. The manifest shows the result for the configuration it was generated with.
+_mfe_enabled = os.environ.get("RAWR_MFE_ENABLED")
+RAWR_MFE_ENABLED: list[str] | None = (
+    None
+    if _mfe_enabled is None or not _mfe_enabled.strip()
+    else [c.strip() for c in _mfe_enabled.split(",") if c.strip() and c.strip() != "-"]
+)
+RAWR_HOST_APP_ID = os.environ.get("RAWR_HOST_APP_ID", "rawr-hq")
+# Longest time ctx.runs.watch's long-poll holds a request open waiting for a change.
+RAWR_RUN_WATCH_WAIT_SECONDS = float(os.environ.get("RAWR_RUN_WATCH_WAIT_SECONDS", "20"))
+
 # --- Logging --------------------------------------------------------------------------
 LOGGING = {
     "version": 1,

@@ -202,6 +202,13 @@ CSRF_COOKIE_SECURE = IS_PRODUCTION
 RAWR_MAX_BODY_BYTES = _env_int("RAWR_MAX_BODY_BYTES", 1_048_576)
 DATA_UPLOAD_MAX_MEMORY_SIZE = RAWR_MAX_BODY_BYTES
 
+# --- Email -----------------------------------------------------------------------------
+# The console backend prints mail (make run); tests use locmem (pytest-django sets it),
+# workers started by tests a file backend in their temp dir. EMAIL_* configure SMTP.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(RAWR_DATA_DIR / "mail"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "RAWR HQ <invoices@rawr-hq.invalid>")
+
 # --- API surfaces ---------------------------------------------------------------------
 # Prefixes whose every response (Django's own 404/405/413/500 included) is JSON.
 RAWR_RPC_PREFIX = "/rpc/"

@@ -1,0 +1,1 @@
+"""Pure, transport-free rules of invoicing (no Django, no I/O)."""

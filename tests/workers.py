@@ -10,6 +10,7 @@ sees committed rows) and ``@pytest.mark.e2e``.
 from __future__ import annotations
 
 import contextlib
+import email
 import os
 import shutil
 import signal
@@ -45,6 +46,21 @@ class WorkerProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.log_path.with_suffix(".mail")
+
+    def sent_mail(self) -> list[email.message.Message]:
+        """Mail the worker sent: Django's file backend writes into ``mail_dir`` (locmem
+        would stay in the worker's memory), one file per connection, messages separated
+        by a line of 79 dashes."""
+        found = []
+        for path in sorted(self.mail_dir.glob("*.log")):
+            for chunk in path.read_text(errors="replace").split("\n" + "-" * 79 + "\n"):
+                if chunk.strip():
+                    found.append(email.message_from_string(chunk))
+        return found
 
 
 def _test_database_url(database_url: str, test_name: str) -> str:
@@ -112,6 +128,8 @@ def start_worker(
             dict.fromkeys([*settings.RAWR_WORKFLOW_MODULES, E2E_FLOWS_MODULE])
         ),
         "PYTHONUNBUFFERED": "1",
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "EMAIL_FILE_PATH": str(log_path.with_suffix(".mail")),
         **(env or {}),
     }
     full_env.pop("TEST_DATABASE_NAME", None)

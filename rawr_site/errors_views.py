@@ -1,6 +1,12 @@
-"""Django error views: JSON under ``/rpc`` and ``/api``, Django's defaults elsewhere."""
+"""Django error views: JSON under ``/rpc`` and ``/api``, Django's defaults elsewhere.
+
+A 500 whose cause is an unavailable database is a 503 with ``Retry-After`` instead
+(``rawr_site.unavailable``).
+"""
 
 from __future__ import annotations
+
+import sys
 
 from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent
@@ -9,8 +15,9 @@ from django.views import defaults
 from django.views.csrf import csrf_failure as django_csrf_failure
 
 from rawr_site.contract.errors import RawrError
-from rawr_site.middleware import is_api_path
+from rawr_site.middleware import database_unavailable_response, is_api_path
 from rawr_site.transports.wire import error_response_for_path
+from rawr_site.unavailable import is_database_unavailable, log_unavailable
 
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -20,6 +27,12 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Http
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
+    # Django calls this while handling the exception (from a middleware too, where no
+    # ``process_exception`` sees it), so the exception is still ``sys.exc_info()``.
+    exception = sys.exc_info()[1]
+    if is_database_unavailable(exception):
+        log_unavailable(request.path, exception)
+        return database_unavailable_response(request.path)
     if is_api_path(request.path):
         return error_response_for_path(
             request.path, RawrError("INTERNAL_SERVER_ERROR", 500, "Internal server error")

@@ -12,6 +12,13 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from rawr_site.contract.errors import RawrError
 from rawr_site.log_context import correlation_id_of, reset_current, set_current
 from rawr_site.transports.wire import error_response_for_path
+from rawr_site.unavailable import (
+    is_database_unavailable,
+    log_unavailable,
+    unavailable_error,
+    unavailable_page,
+    with_retry_after,
+)
 
 logger = logging.getLogger("rawr.http")
 
@@ -139,6 +146,9 @@ class ApiErrorShapeMiddleware:
         return replaced
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if is_database_unavailable(exception):
+            log_unavailable(request.path, exception)
+            return database_unavailable_response(request.path)
         if not is_api_path(request.path):
             return None
         if isinstance(exception, RawrError):
@@ -147,6 +157,13 @@ class ApiErrorShapeMiddleware:
         return error_response_for_path(
             request.path, RawrError("INTERNAL_SERVER_ERROR", 500, "Internal server error")
         )
+
+
+def database_unavailable_response(path: str) -> HttpResponse:
+    """503 + ``Retry-After``: the path's JSON error shape under the API, a plain page elsewhere."""
+    if is_api_path(path):
+        return with_retry_after(error_response_for_path(path, unavailable_error()))
+    return unavailable_page()
 
 
 _ERROR_KEYS = {"defined", "code", "status", "message", "data"}

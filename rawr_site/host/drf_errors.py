@@ -9,9 +9,20 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_default_handler
 
 from rawr_site.contract.errors import RawrError
+from rawr_site.unavailable import (
+    is_database_unavailable,
+    log_unavailable,
+    unavailable_error,
+    with_retry_after,
+)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if is_database_unavailable(exc):
+        request = context.get("request")
+        log_unavailable(getattr(request, "path", "?"), exc)
+        error = unavailable_error()
+        return with_retry_after(Response(error.body(), status=error.status))
     if isinstance(exc, RawrError):
         error = exc
     elif isinstance(exc, exceptions.ValidationError):

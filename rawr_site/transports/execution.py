@@ -18,6 +18,12 @@ from rawr_site.contract.errors import RawrError
 from rawr_site.contract.procedure import Procedure
 from rawr_site.transports import wire
 from rawr_site.transports.auth import Family, authenticate
+from rawr_site.unavailable import (
+    is_database_unavailable,
+    log_unavailable,
+    unavailable_error,
+    with_retry_after,
+)
 
 logger = logging.getLogger("rawr.transports")
 
@@ -59,6 +65,9 @@ def run_procedure(
         return write_output(proc, output)
     except RawrError as error:
         return write_error(error, proc.is_defined(error))
-    except Exception:
+    except Exception as exc:
+        if is_database_unavailable(exc):
+            log_unavailable(request.path, exc)
+            return with_retry_after(write_error(unavailable_error(), False))
         logger.exception("unhandled error in %s", proc.key)
         return write_error(RawrError("INTERNAL_SERVER_ERROR", 500, "Internal server error"), False)

@@ -112,10 +112,50 @@ def build_manifest(root: Path = CAPABILITIES_DIR) -> dict[str, Any]:
         entry: dict[str, Any] = {"id": contract.capability, "app": package}
         if package in host_owned:
             entry["hostOwned"] = True
+        entry["mfe"] = _mfe_entry(contract.capability, package)
         capabilities.append({**entry, "procedures": procedures})
     if problems:
         raise ManifestError("\n".join(problems))
     return {"generatedBy": GENERATED_BY, "capabilities": capabilities}
+
+
+#: Where the host serves a capability's MFE module and mounts it (``rawr_site.mfe``).
+MFE_PLUGIN_URL = "/rawr/plugins/web/{cap}"
+MFE_MOUNT_PATH = "/rawr/{cap}"
+MFE_ENTRY = Path("web") / "index.js"
+#: Path segments under ``/rawr/`` the host uses itself; no MFE can be mounted there.
+MFE_RESERVED_NAMES = frozenset({"plugins", "login", "logout", "runs", "static"})
+
+
+def mfe_module_path(capability: str, package: str) -> str | None:
+    """``capabilities/<cap>/web/index.js`` (project-relative) when the package has one."""
+    entry = BASE_DIR.joinpath(*package.split(".")) / MFE_ENTRY
+    if capability in MFE_RESERVED_NAMES or not entry.is_file():
+        return None
+    return str(entry.relative_to(BASE_DIR))
+
+
+def mfe_enabled(capability: str) -> bool:
+    """The configuration's answer for a capability that has an MFE: ``RAWR_MFE_ENABLED``
+    lists it, or is unset (every MFE)."""
+    from django.conf import settings
+
+    configured = getattr(settings, "RAWR_MFE_ENABLED", None)
+    return configured is None or capability in configured
+
+
+def _mfe_entry(capability: str, package: str) -> dict[str, Any] | None:
+    """The capability's browser module and whether the configuration enables it (what
+    ``/rawr/`` mounts); ``None`` when it has no MFE."""
+    module = mfe_module_path(capability, package)
+    if module is None:
+        return None
+    return {
+        "module": module,
+        "url": MFE_PLUGIN_URL.format(cap=capability),
+        "mountPath": MFE_MOUNT_PATH.format(cap=capability),
+        "enabled": mfe_enabled(capability),
+    }
 
 
 def _import_handlers(package: str) -> None:

@@ -56,4 +56,8 @@ urlpatterns = [
     ),
     # 6. the coordination console
     path("admin/", admin.site.urls),
+    # 7. the MFE host: the run watch MFEs long-poll (contributed by workflows), then the
+    #    host's login, MFE module files and the shell itself (/rawr/, /rawr/<cap>/...)
+    path("rawr/runs/", include("workflows.watch_urls")),
+    path("rawr/", include("rawr_site.mfe.urls")),
 ]

@@ -74,12 +74,15 @@ class Command(BaseCommand):
     def _cmd_manifest(self, options: dict[str, Any]) -> None:
         if options["emit"]:
             from rawr_site.manifest import ManifestError, build_manifest
+            from rawr_site.mfe.typegen import generated_type_files
 
             try:
-                self.stdout.write(render_manifest(build_manifest()), ending="")
+                manifest = render_manifest(build_manifest())
             except ManifestError as exc:
                 self.stderr.write(str(exc))
                 sys.exit(1)
+            bundle = {"manifest": manifest, "types": generated_type_files()}
+            self.stdout.write(json.dumps(bundle), ending="")
             return
         # A child process scans capabilities/ with every app on disk installed, so a new
         # capability is importable before the manifest lists it.
@@ -101,8 +104,26 @@ class Command(BaseCommand):
             raise CommandError(
                 f"capabilities do not form a valid manifest:\n{result.stderr.strip()}"
             )
-        fresh = result.stdout
-        self._write_or_check(MANIFEST_PATH, fresh, options["check"], "manifest", "rawr manifest")
+        bundle = json.loads(result.stdout)
+        check = options["check"]
+        self._write_or_check(MANIFEST_PATH, bundle["manifest"], check, "manifest", "rawr manifest")
+        self._write_or_check_types(bundle["types"], check)
+
+    def _write_or_check_types(self, files: dict[str, str], check: bool) -> None:
+        """The MFE TypeScript declarations (``static/rawr/types``): one per capability."""
+        from rawr_site.mfe.typegen import TYPES_DIR
+
+        for name, content in sorted(files.items()):
+            self._write_or_check(TYPES_DIR / name, content, check, "types", "rawr manifest")
+        orphans = sorted(p for p in TYPES_DIR.glob("*.d.ts") if p.name not in files)
+        for orphan in orphans:
+            if check:
+                raise CommandError(
+                    f"{orphan.relative_to(BASE_DIR)} belongs to no capability: run "
+                    "`python manage.py rawr manifest` and commit the result."
+                )
+            orphan.unlink()
+            self.stdout.write(f"removed {orphan.relative_to(BASE_DIR)}")
 
     # -- schema ----------------------------------------------------------------------
     def _cmd_schema(self, options: dict[str, Any]) -> None:

@@ -19,7 +19,7 @@ def test_every_app_subcommand_is_discovered_and_a_name_registered_twice_raises()
             "doctor", help="again", add_arguments=lambda p: None, handle=lambda o, out, err: 0
         )
     loaders = [loader.name for loader in cli_registry.demo_loaders()]
-    assert loaders == ["search.documents", "coordination.workflows"]
+    assert loaders == ["search.documents", "coordination.workflows", "invoicing.invoices"]
 
 
 def test_a_contributed_subcommand_gets_its_arguments_output_and_exit_code() -> None:

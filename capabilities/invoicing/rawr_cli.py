@@ -53,4 +53,4 @@ def demo_invoices(ctx: BoundaryContext) -> Iterator[str]:
     yield f"demo invoices: {created} created, {len(existing)} customers already there"
 
 
-register_demo("invoicing.invoices", demo_invoices, order=20)
+register_demo("invoicing.invoices", demo_invoices, order=30)

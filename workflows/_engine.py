@@ -15,13 +15,13 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from workflows import _enqueue, _registry
-from workflows._lease import claim
+from workflows import _enqueue, _registry, _sql
+from workflows._lease import LeaseKeeper, claim
 from workflows._state import Ev, append, locked_run
 from workflows._steps import StepAPI, ensure_json, error_dict, retry_delay
 from workflows._transitions import fail_run, notify_parent, public_error
 from workflows.errors import NonRetriableError, _Stop, _Suspend
-from workflows.models import RunStatus
+from workflows.models import Run, RunStatus
 
 logger = logging.getLogger("workflows.engine")
 
@@ -57,7 +57,17 @@ def execute(run_id: str, worker: str) -> str:
             },
         )
         return "failed"
-    step = StepAPI(run, function, worker)
+    keeper = LeaseKeeper(run.pk, worker).start()
+    try:
+        return _execute_body(run, function, worker, keeper)
+    finally:
+        keeper.stop()
+
+
+def _execute_body(
+    run: Run, function: _registry.DurableFunction, worker: str, keeper: LeaseKeeper
+) -> str:
+    step = StepAPI(run, function, worker, keeper)
     try:
         ctx = RunContext(
             run_id=run.pk,
@@ -80,6 +90,13 @@ def execute(run_id: str, worker: str) -> str:
 
 
 def _finish_completed(run_id: str, worker: str, output: Any) -> str:
+    if _sql.available():
+        parent = _sql.complete_run(run_id=run_id, worker=worker, now=timezone.now(), output=output)
+        if parent is False:
+            return "lease lost"
+        if parent:
+            transaction.on_commit(lambda: notify_parent(run_id))
+        return "completed"
     with transaction.atomic():
         run = locked_run(run_id)
         if run is None or run.lease_owner != worker or run.status != RunStatus.RUNNING:

@@ -35,11 +35,21 @@ PUBLISH_RETRY_POLICY = {
 }
 
 
-def enqueue_on_commit(run: Run, *, eta: datetime | None = None) -> None:
-    """Send ``run.id`` once the current transaction commits (immediately if none is open)."""
+def enqueue_on_commit(run: Run, *, eta: datetime | None = None, stamped: bool = False) -> None:
+    """Send ``run.id`` once the current transaction commits (immediately if none is open).
+
+    ``stamped``: the run was written with ``enqueued_at`` already set (saves an UPDATE).
+    """
     run_id, queue, correlation_id, priority = run.id, run.queue, run.correlation_id, run.priority
     transaction.on_commit(
-        lambda: send(run_id, queue=queue, correlation_id=correlation_id, priority=priority, eta=eta)
+        lambda: send(
+            run_id,
+            queue=queue,
+            correlation_id=correlation_id,
+            priority=priority,
+            eta=eta,
+            stamped=stamped,
+        )
     )
 
 
@@ -50,9 +60,12 @@ def send(
     correlation_id: str = "",
     priority: int = 0,
     eta: datetime | None = None,
+    stamped: bool = False,
 ) -> bool:
     """Publish one execution message. Returns False (and logs) when the broker is down.
 
+    ``enqueued_at`` is the sweeper's clock: set once the message is out (already set when
+    ``stamped``), cleared when it could not be sent so the next sweep sends it.
     Far-future wake-ups are not sent as ETA messages (brokers redeliver or hold those
     poorly); the sweeper wakes such runs when they are due.
     """
@@ -79,6 +92,9 @@ def send(
         current_app.send_task(EXECUTE_TASK, **options)
     except Exception as exc:  # kombu/redis/amqp errors vary by transport; all mean "not sent"
         logger.warning("broker unavailable, run %s stays for the sweeper: %s", run_id, exc)
+        if stamped:
+            Run.objects.filter(pk=run_id).update(enqueued_at=None)
         return False
-    Run.objects.filter(pk=run_id).update(enqueued_at=eta if eta and eta > now else now)
+    if not stamped:
+        Run.objects.filter(pk=run_id).update(enqueued_at=eta if eta and eta > now else now)
     return True

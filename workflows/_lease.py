@@ -1,25 +1,34 @@
-"""The lease on a run: claiming a due run for one worker and renewing it while a step runs.
+"""The lease on a run: claiming a due run for one worker and keeping it while it executes.
 
-A run executes in one place at a time because the claim is conditional on the row (under
-its lock) and a lease expires only if nobody renews it.
+A run executes in one place at a time because the claim is conditional on the row and a
+lease expires only if nobody renews it. One ``LeaseKeeper`` thread per executing run (not
+per step) renews it every third of the lease, so a worker that dies loses its runs within
+``RAWR_RUN_LEASE_SECONDS`` and the sweeper hands them on; the same thread writes a step
+that outlives ``RAWR_STEP_RECORD_AFTER_SECONDS`` as running (steps otherwise begin without
+a write and are recorded once, when they end).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from workflows import _enqueue, _registry
+from workflows import _enqueue, _registry, _sql
 from workflows._state import Ev, append, locked_run
-from workflows.models import Run, RunStatus
+from workflows.models import Run, RunStatus, Step
 
 
 def lease_seconds() -> float:
     return float(settings.RAWR_RUN_LEASE_SECONDS)
+
+
+def lease_until(now: datetime | None = None) -> datetime:
+    return (now or timezone.now()) + timedelta(seconds=lease_seconds())
 
 
 # -- claiming ---------------------------------------------------------------------------
@@ -34,8 +43,22 @@ def _claimable(run: Run, now: datetime) -> bool:
 
 
 def claim(run_id: str, worker: str) -> Run | None:
-    """Take the lease on a due run (conditional, under a row lock). ``None``: not ours to run."""
+    """Take the lease on a due run. ``None``: not ours to run (not due, or someone has it).
+
+    On PostgreSQL one statement claims and writes ``run.started``/``run.resumed``; runs of
+    functions with a concurrency limit (and every run on SQLite) take the locking path.
+    """
     now = timezone.now()
+    if _sql.available():
+        claimed = _sql.claim(run_id, worker, now, lease_until(now))
+        if claimed is not None:
+            return claimed.run
+        if not _registry.limited_function_ids():
+            return None
+    return _claim_locked(run_id, worker, now)
+
+
+def _claim_locked(run_id: str, worker: str, now: datetime) -> Run | None:
     with transaction.atomic():
         run = locked_run(run_id)
         if run is None or not _claimable(run, now):
@@ -54,6 +77,8 @@ def claim(run_id: str, worker: str) -> Run | None:
         run.lease_owner = worker
         run.lease_expires_at = now + timedelta(seconds=lease_seconds())
         run.attempt += 1
+        if previous == RunStatus.RUNNING:  # its last executor lost the lease (died)
+            run.interruptions += 1
         run.wake_at = None
         if first:
             run.started_at = now
@@ -86,32 +111,94 @@ def _concurrency_slot_free(run: Run, function: _registry.DurableFunction, now: d
     return running < (function.options.concurrency_limit or 0)
 
 
-class Heartbeat:
-    """Renews the lease while a long step runs, so no sweeper hands the run to another worker."""
+class LeaseKeeper:
+    """Renews one executing run's lease, and writes a long step as running.
+
+    A thread only where it can help: not on SQLite (one writer at a time) and not inside
+    an open transaction (unit tests run the engine inside one; the thread's own
+    connection could not see the run and would wait on its row lock).
+    """
 
     def __init__(self, run_id: str, worker: str) -> None:
         self.run_id, self.worker = run_id, worker
-        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopped = False
         self._thread: threading.Thread | None = None
+        self._step: Step | None = None
+        self._step_event: Ev | None = None
+        self._step_since = 0.0
+        self._recorded = False
 
-    def __enter__(self) -> Heartbeat:
-        interval = lease_seconds() / 3
-        if interval >= 0.5 and connection.vendor != "sqlite":
-            self._thread = threading.Thread(target=self._beat, args=(interval,), daemon=True)
+    def start(self) -> LeaseKeeper:
+        if (
+            lease_seconds() >= 1.5
+            and connection.vendor != "sqlite"
+            and not (connection.in_atomic_block)
+        ):
+            self._thread = threading.Thread(target=self._run, daemon=True, name="rawr-lease")
             self._thread.start()
         return self
 
-    def _beat(self, interval: float) -> None:
+    def step_began(self, step: Step, started: Ev) -> None:
+        with self._lock:
+            self._step, self._step_event = step, started
+            self._step_since, self._recorded = time.monotonic(), False
+        self._wake.set()
+
+    def step_ended(self) -> bool:
+        """The step is over (its outcome is about to be written). True when this keeper
+        already wrote it as running with its ``step.started`` row."""
+        with self._lock:
+            recorded = self._recorded
+            self._step, self._step_event, self._recorded = None, None, False
+        return recorded
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        interval = lease_seconds() / 3
+        threshold = float(settings.RAWR_STEP_RECORD_AFTER_SECONDS)
+        last_beat = time.monotonic()
         try:
-            while not self._stop.wait(interval):
-                Run.objects.filter(pk=self.run_id, lease_owner=self.worker).update(
-                    lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds())
-                )
+            while True:
+                with self._lock:
+                    if self._stopped:
+                        return
+                    due = last_beat + interval
+                    if self._step is not None and not self._recorded:
+                        due = min(due, self._step_since + threshold)
+                self._wake.wait(max(0.0, due - time.monotonic()))
+                self._wake.clear()
+                with self._lock:
+                    if self._stopped:
+                        return
+                    now = time.monotonic()
+                    step, event = self._step, self._step_event
+                    if (
+                        step is not None
+                        and event is not None
+                        and not self._recorded
+                        and now >= self._step_since + threshold
+                    ):
+                        at = timezone.now()
+                        self._recorded = _sql.record_running_step(
+                            run_id=self.run_id,
+                            worker=self.worker,
+                            lease_until=lease_until(at),
+                            now=at,
+                            step=step,
+                            event=event,
+                        )
+                        last_beat = now
+                    elif now >= last_beat + interval:
+                        _sql.renew_lease(self.run_id, self.worker, lease_until())
+                        last_beat = now
         finally:
             close_old_connections()
             connection.close()
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)

@@ -124,3 +124,8 @@ def durable_function(
         )
 
     return decorator
+
+
+def limited_function_ids() -> frozenset[str]:
+    """Functions with a concurrency limit: their claim must count running runs under a lock."""
+    return frozenset(f.id for f in _functions.values() if f.options.concurrency_limit)

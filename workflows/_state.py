@@ -58,6 +58,7 @@ def append(run: Run, events: Iterable[Ev]) -> list[TimelineEvent]:
                 step_id=event.step_id,
                 payload=event.payload,
                 correlation_id=run.correlation_id,
+                **({"created_at": event.at} if event.at is not None else {}),
             )
         )
         run.next_seq += 1

@@ -17,8 +17,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from workflows import _enqueue, _registry
-from workflows._lease import Heartbeat, lease_seconds
+from workflows import _enqueue, _registry, _sql
+from workflows._lease import LeaseKeeper, lease_seconds, lease_until
 from workflows._state import Ev, append, locked_run
 from workflows._transitions import (
     close_approvals,
@@ -49,14 +49,24 @@ class StepAPI:
     transaction that recorded the state change has committed.
     """
 
-    def __init__(self, run: Run, function: _registry.DurableFunction, worker: str) -> None:
+    def __init__(
+        self,
+        run: Run,
+        function: _registry.DurableFunction,
+        worker: str,
+        keeper: LeaseKeeper | None = None,
+    ) -> None:
         self._run = run
         self._function = function
         self._worker = worker
+        self._keeper = keeper
+        # One query: every recorded step of the run (the memo a replay reads from).
         self._steps: dict[str, Step] = {s.step_id: s for s in run.steps.all()}
         self._recorded_at = {s.position: s.step_id for s in self._steps.values()}
         self._position = 0
         self._seen: set[str] = set()
+        #: ``step.started`` of the step in flight, written with its outcome.
+        self._pending_start: Ev | None = None
 
     # public -----------------------------------------------------------------------
     def run(self, step_id: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -85,13 +95,12 @@ class StepAPI:
             raise NonRetriableError(f"step {step_id!r} failed permanently", code="STEP_FAILED")
         step = self._start(step_id, StepKind.RUN, existing=step)
         try:
-            with Heartbeat(self._run.pk, self._worker):
-                output = fn()
-            ensure_json(step_id, output)
+            output = fn()
+            text = ensure_json(step_id, output)
         except Exception as exc:  # every failure of user code is recorded on the step
             self._step_failed(step, exc, retries=retries, events=events)
         extra = events("completed", output) if events is not None else None
-        self._finish_step(step, output, extra=extra)
+        self._finish_step(step, output, text=text, extra=extra)
         return output
 
     def record(self, step_id: str, event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -100,8 +109,10 @@ class StepAPI:
         if step is not None and step.status == StepStatus.COMPLETED:
             return step.output
         step = self._start(step_id, StepKind.RUN, existing=step, quiet=True)
-        ensure_json(step_id, payload)
-        self._finish_step(step, payload, extra=Ev(event_type, step_id, payload), quiet=True)
+        text = ensure_json(step_id, payload)
+        self._finish_step(
+            step, payload, text=text, extra=Ev(event_type, step_id, payload), quiet=True
+        )
         return payload
 
     def sleep(
@@ -391,77 +402,122 @@ class StepAPI:
         existing: Step | None,
         quiet: bool = False,
     ) -> Step:
-        """Record that a step begins (``step.started``), in its own transaction.
+        """A step begins: nothing is written (its outcome is, with its ``step.started``).
 
-        A start that never reached an outcome means the worker died inside the step. Such
-        interruptions are infrastructure failures, so they do not use up the function's
-        retries; but a step interrupted ``RAWR_STEP_MAX_INTERRUPTIONS`` times (it kills its
-        worker every time) fails the run with ``STEP_CRASHED`` instead of looping forever.
+        A step that did not finish simply runs again (at-least-once). Executions that died
+        are counted on the run (``interruptions``, reset by every recorded outcome); by
+        determinism they died at the first step they had not finished, this one. Such
+        interruptions do not use up the function's retries, but a step interrupted
+        ``RAWR_STEP_MAX_INTERRUPTIONS`` times (it kills its worker every time) fails the
+        run with ``STEP_CRASHED`` instead of looping forever.
         """
-        max_interruptions = int(settings.RAWR_STEP_MAX_INTERRUPTIONS)
-        crashed = False
+        now = timezone.now()
+        if existing is None:
+            existing = Step(
+                run_id=self._run.pk,
+                step_id=step_id,
+                position=self._position - 1,
+                kind=kind,
+                status=StepStatus.RUNNING,
+            )
+        if self._past_deadline(now):
+            with transaction.atomic():
+                self._lock_owned()  # records RUN_TIMED_OUT
+            raise _Stop("ended at a step boundary")
+        existing.started_at = existing.started_at or now
+        existing.starts = existing.attempts + self._run.interruptions + 1
+        if self._run.interruptions >= int(settings.RAWR_STEP_MAX_INTERRUPTIONS):
+            self._crashed(existing, self._run.interruptions)
+        started = Ev("step.started", step_id, {"attempt": existing.attempts + 1}, at=now)
+        self._pending_start = None if quiet else started
+        if self._keeper is not None and not quiet:
+            self._keeper.step_began(existing, started)
+        return existing
+
+    def _crashed(self, step: Step, interruptions: int) -> None:
         with transaction.atomic():
             run = self._lock_owned()
             if run is not None:
-                now = timezone.now()
-                if existing is None:
-                    existing = Step.objects.create(
-                        run=run,
-                        step_id=step_id,
-                        position=self._position - 1,
-                        kind=kind,
-                        status=StepStatus.RUNNING,
-                        started_at=now,
-                        starts=1,
-                    )
-                    self._steps[step_id] = existing
-                elif existing.starts - existing.attempts >= max_interruptions:
-                    crashed = True
-                    existing.status = StepStatus.FAILED
-                    existing.finished_at = now
-                    existing.error = {
-                        "code": "STEP_CRASHED",
-                        "stepId": step_id,
-                        "message": f"step {step_id!r} was interrupted "
-                        f"{existing.starts - existing.attempts} times (its worker died or was "
-                        "killed while running it)",
-                    }
-                    existing.save(update_fields=["status", "finished_at", "error"])
-                    fail_run(
-                        run,
-                        existing.error,
-                        [Ev("step.failed", step_id, {"error": existing.error, "final": True})],
-                    )
-                else:
-                    existing.status = StepStatus.RUNNING
-                    existing.started_at = existing.started_at or now
-                    existing.starts += 1
-                    existing.save(update_fields=["status", "started_at", "starts"])
-                if crashed or quiet:
-                    append(run, [])
-                else:
-                    append(run, [Ev("step.started", step_id, {"attempt": existing.attempts + 1})])
-        if run is None:
-            raise _Stop("ended at a step boundary")
-        if crashed:
-            raise _Stop("failed")
-        return existing
+                step.status = StepStatus.FAILED
+                step.finished_at = timezone.now()
+                step.error = {
+                    "code": "STEP_CRASHED",
+                    "stepId": step.step_id,
+                    "message": f"step {step.step_id!r} was interrupted {interruptions} times "
+                    "(its worker died or was killed while running it)",
+                }
+                _save_step(step)
+                fail_run(
+                    run,
+                    step.error,
+                    [Ev("step.failed", step.step_id, {"error": step.error, "final": True})],
+                )
+        raise _Stop("failed" if run is not None else "ended at a step boundary")
+
+    def _take_start(self) -> Ev | None:
+        """The in-flight step's ``step.started`` to write with its outcome, unless the lease
+        keeper already wrote it (the step outlived the record threshold)."""
+        started, self._pending_start = self._pending_start, None
+        recorded = self._keeper.step_ended() if self._keeper is not None else False
+        return None if recorded else started
+
+    def _outcome_events(
+        self, step: Step, event_type: str, extra: Ev | None, quiet: bool
+    ) -> list[Ev]:
+        started = self._take_start()
+        events = [] if quiet or started is None else [started]
+        if not quiet:
+            events.append(Ev(event_type, step.step_id, {"attempts": step.attempts}))
+        if extra is not None:
+            events.append(extra)
+        return events
 
     def _finish_step(
         self,
         step: Step,
         output: Any,
         *,
+        text: str | None = None,
         event_type: str = "step.completed",
         extra: Ev | None = None,
         quiet: bool = False,
     ) -> None:
+        """Record a completed step. On PostgreSQL and while the run is plainly ours (lease,
+        no cancel, within its deadline) that is one statement; otherwise the locking path
+        finds out what happened (cancel, timeout, lease lost) and records that instead."""
+        now = timezone.now()
+        _mark_completed(step, output, now)
+        events = self._outcome_events(step, event_type, extra, quiet)
+        if _sql.available() and not self._past_deadline(now):
+            written = _sql.complete_step(
+                run_id=self._run.pk,
+                worker=self._worker,
+                lease_until=lease_until(now),
+                now=now,
+                step=step,
+                output_json=text if text is not None else json.dumps(output),
+                events=events,
+            )
+            if written is not None:
+                step.pk, step._state.adding = written[0], False
+                self._run.interruptions = 0
+                if not written[1]:
+                    return
+                # Cancel requested meanwhile: the step is kept (it ran), the run stops here.
+                with transaction.atomic():
+                    run = self._lock_owned()
+                raise _Stop("ended at a step boundary")
         with transaction.atomic():
             run = self._lock_owned()
             if run is not None:
-                self._complete(run, step, output, event_type=event_type, extra=extra, quiet=quiet)
+                self._write_completed(run, step, events)
         if run is None:
             raise _Stop("ended at a step boundary")
+
+    def _past_deadline(self, now: datetime) -> bool:
+        deadline = self._function.options.timeout
+        started = self._run.started_at
+        return bool(deadline and started and now - started > timedelta(seconds=deadline))
 
     def _complete(
         self,
@@ -473,15 +529,14 @@ class StepAPI:
         extra: Ev | None = None,
         quiet: bool = False,
     ) -> None:
-        step.status = StepStatus.COMPLETED
-        step.output = output
-        if step.kind in (StepKind.RUN, StepKind.SEND):
-            step.attempts += 1
-        step.error = None
-        step.finished_at = timezone.now()
-        step.save(update_fields=["status", "output", "attempts", "error", "finished_at"])
-        events = [] if quiet else [Ev(event_type, step.step_id, {"attempts": step.attempts})]
-        append(run, [*events, *([extra] if extra is not None else [])])
+        """Record a completed step on a run the caller locked (inside its transaction)."""
+        _mark_completed(step, output, timezone.now())
+        self._write_completed(run, step, self._outcome_events(step, event_type, extra, quiet))
+
+    def _write_completed(self, run: Run, step: Step, events: list[Ev]) -> None:
+        _save_step(step)
+        run.interruptions = 0
+        append(run, events)
 
     def _step_failed(
         self,
@@ -495,6 +550,8 @@ class StepAPI:
         if retries is None:
             retries = self._function.options.retries
         final = False
+        started = self._take_start()
+        begun = [started] if started is not None else []
         with transaction.atomic():
             run = self._lock_owned()
             if run is not None:
@@ -503,7 +560,8 @@ class StepAPI:
                 final = isinstance(exc, NonRetriableError) or step.attempts > retries
                 step.status = StepStatus.FAILED if final else StepStatus.RUNNING
                 step.finished_at = timezone.now() if final else None
-                step.save(update_fields=["attempts", "error", "status", "finished_at"])
+                _save_step(step)
+                run.interruptions = 0
                 event = {"attempt": step.attempts, "error": public_error(step.error)}
                 if final:
                     extra = events("failed", step.error) if events is not None else None
@@ -511,6 +569,7 @@ class StepAPI:
                         run,
                         step.error,
                         [
+                            *begun,
                             Ev("step.failed", step.step_id, {**event, "final": True}),
                             *([extra] if extra is not None else []),
                         ],
@@ -523,11 +582,12 @@ class StepAPI:
                     append(
                         run,
                         [
+                            *begun,
                             Ev(
                                 "step.failed",
                                 step.step_id,
                                 {**event, "retryInSeconds": round(delay, 3)},
-                            )
+                            ),
                         ],
                     )
                     _enqueue.enqueue_on_commit(run, eta=run.wake_at)
@@ -622,9 +682,10 @@ class StepAPI:
         raise _Suspend()
 
 
-def ensure_json(step_id: str, value: Any) -> None:
+def ensure_json(step_id: str, value: Any) -> str:
+    """``value`` as JSON text (stored as is), or ``StepOutputNotJSON``."""
     try:
-        json.dumps(value, allow_nan=False)
+        return json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise StepOutputNotJSON(
             f"output of {step_id} is not JSON-serializable ({type(value).__name__}): {exc}"
@@ -654,3 +715,23 @@ def error_dict(exc: BaseException, *, step_id: str = "") -> dict[str, Any]:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def _mark_completed(step: Step, output: Any, now: datetime) -> None:
+    step.status = StepStatus.COMPLETED
+    step.output = output
+    if step.kind in (StepKind.RUN, StepKind.SEND):
+        step.attempts += 1
+    step.error = None
+    step.finished_at = now
+
+
+_STEP_FIELDS = ["status", "output", "attempts", "starts", "error", "started_at", "finished_at"]
+
+
+def _save_step(step: Step) -> None:
+    """Insert a step first written at its outcome, or update the recorded one."""
+    if step.pk is None:
+        step.save(force_insert=True)
+    else:
+        step.save(update_fields=_STEP_FIELDS)

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from rawr_site.contract.errors import RawrError, bad_request
 from rawr_site.contract.procedure import validation_issues
-from workflows import _enqueue, _registry
+from workflows import _enqueue, _registry, _sql
 from workflows._state import Ev, append, locked_run
 from workflows.ids import is_safe_id, new_run_id
 from workflows.models import (
@@ -91,40 +91,44 @@ def trigger(
         str(options.concurrency_key(parsed)) if options.concurrency_key is not None else ""
     )
 
+    run = Run(
+        id=run_id or new_run_id(),
+        function_id=function.id,
+        capability=function.capability,
+        input=stored_input,
+        idempotency_key=idempotency_key or "",
+        concurrency_key=concurrency_key,
+        principal=principal,
+        correlation_id=correlation_id,
+        parent_run=parent_run,
+        parent_step_id=parent_step_id,
+        replay_of=replay_of,
+        priority=options.priority,
+        queue=options.queue,
+    )
+    queued = Ev(
+        "run.queued",
+        payload={
+            "functionId": function.id,
+            "by": principal,
+            **({"parentRunId": parent_run.pk} if parent_run else {}),
+            **({"replayOf": replay_of.pk} if replay_of else {}),
+        },
+    )
+    if _sql.available():
+        # One statement: the run and ``run.queued``, or nothing when the id / key exists.
+        run.enqueued_at = timezone.now()  # stamped now; un-stamped if the send fails
+        if not _sql.insert_run(run, queued):
+            return Triggered(_existing_or_conflict(function, run_id, idempotency_key), False)
+        _enqueue.enqueue_on_commit(run, stamped=True)
+        return Triggered(run, created=True)
     existing = _existing(function, run_id, idempotency_key)
     if existing is not None:
         return Triggered(existing, created=False)
     try:
         with transaction.atomic():
-            run = Run.objects.create(
-                id=run_id or new_run_id(),
-                function_id=function.id,
-                capability=function.capability,
-                input=stored_input,
-                idempotency_key=idempotency_key or "",
-                concurrency_key=concurrency_key,
-                principal=principal,
-                correlation_id=correlation_id,
-                parent_run=parent_run,
-                parent_step_id=parent_step_id,
-                replay_of=replay_of,
-                priority=options.priority,
-                queue=options.queue,
-            )
-            append(
-                run,
-                [
-                    Ev(
-                        "run.queued",
-                        payload={
-                            "functionId": function.id,
-                            "by": principal,
-                            **({"parentRunId": parent_run.pk} if parent_run else {}),
-                            **({"replayOf": replay_of.pk} if replay_of else {}),
-                        },
-                    )
-                ],
-            )
+            run.save(force_insert=True)
+            append(run, [queued])
             _enqueue.enqueue_on_commit(run)
     except IntegrityError:
         # A concurrent trigger with the same run id / key won the race: answer with its run.
@@ -133,6 +137,15 @@ def trigger(
             raise
         return Triggered(existing, created=False)
     return Triggered(run, created=True)
+
+
+def _existing_or_conflict(
+    function: _registry.DurableFunction, run_id: str | None, key: str | None
+) -> Run:
+    existing = _existing(function, run_id, key)
+    if existing is None:  # the conflicting run was deleted in between: rare, retryable
+        raise RawrError("RUN_ID_CONFLICT", 409, "A run with this id or key was just removed")
+    return existing
 
 
 def _existing(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 
 from workflows.ids import SAFE_ID_PATTERN
 
@@ -68,6 +69,10 @@ class Run(models.Model):
     cancelled_by = models.CharField(max_length=200, blank=True, default="")
     #: Next timeline sequence number (strictly increasing per run).
     next_seq = models.PositiveIntegerField(default=1)
+    #: Executions that lost their lease (the worker died) since the run last recorded a
+    #: step outcome. Steps begin without a write, so this is how a step that keeps killing
+    #: its worker is found: the next execution stops at it (``STEP_CRASHED``).
+    interruptions = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]
@@ -150,8 +155,9 @@ class Step(models.Model):
     output = models.JSONField(null=True, blank=True)
     error = models.JSONField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
-    #: Times an execution began this step; ``starts - attempts`` = starts that never reached
-    #: an outcome (the worker died), which count against the retries.
+    #: Executions that began this step as far as is known (``attempts`` plus the
+    #: interruptions that happened at it); a step is only written when it ends, or when it
+    #: outlives ``RAWR_STEP_RECORD_AFTER_SECONDS`` (then the console shows it running).
     starts = models.PositiveIntegerField(default=0)
     #: For waits: event name + match; for sleeps/timeouts: when it ends; for invoke: child id.
     wait_event = models.CharField(max_length=200, blank=True, default="")
@@ -181,7 +187,9 @@ class TimelineEvent(models.Model):
     step_id = models.CharField(max_length=255, blank=True, default="")
     payload = models.JSONField(default=dict, blank=True)
     correlation_id = models.CharField(max_length=128, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
+    #: Not ``auto_now_add``: a ``step.started`` row is written when the step ends but
+    #: carries the time it began.
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["run", "seq"]

@@ -14,7 +14,7 @@ from datetime import timedelta
 from celery import current_app
 from django.conf import settings
 from django.db import close_old_connections, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from workflows import _enqueue
@@ -29,8 +29,12 @@ def due_runs_filter(now, grace: timedelta) -> Q:
     stale = Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - grace)
     queued = Q(status=RunStatus.QUEUED) & (Q(wake_at__isnull=True) | Q(wake_at__lte=now))
     parked = Q(status__in=[RunStatus.SLEEPING, RunStatus.WAITING], wake_at__lte=now)
-    orphaned = Q(status=RunStatus.RUNNING, lease_expires_at__lt=now)
-    return (queued | parked | orphaned) & stale
+    # A dead worker's run: sent again as soon as its lease has run out (not after the
+    # grace), once per expiry; that is what bounds recovery to a lease plus a sweep.
+    orphaned = Q(status=RunStatus.RUNNING, lease_expires_at__lt=now) & (
+        Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=F("lease_expires_at"))
+    )
+    return ((queued | parked) & stale) | orphaned
 
 
 def sweep(*, grace_seconds: float | None = None) -> int:

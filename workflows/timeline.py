@@ -6,6 +6,7 @@ Kept free of model imports so ``workflows`` can export it before apps are ready.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 
@@ -16,6 +17,9 @@ class Ev:
     type: str
     step_id: str = ""
     payload: dict[str, Any] = field(default_factory=dict)
+    #: When it happened, if not when it is written: a step's ``step.started`` is written
+    #: with its outcome but keeps the moment the step began (the console's waterfall).
+    at: datetime | None = None
 
 
 #: Public name (``workflows.TimelineEntry``) for events durable functions emit.

@@ -73,6 +73,13 @@ def test_run_of_a_killed_worker_is_finished_by_another_without_rerunning_finishe
     run = trigger("e2e.crashable", {"log": log, "hold": 3}).run
     try:
         wait_until(lambda: "s3-start" in marks(log, run.pk), timeout=15, what="step 3 to start")
+        # Steps are written when they end; one that runs longer than
+        # RAWR_STEP_RECORD_AFTER_SECONDS is written as running by the run's lease keeper.
+        wait_until(
+            lambda: Step.objects.filter(run=run, step_id="s3", status="running").exists(),
+            timeout=5,
+            what="step 3 to be recorded as running",
+        )
 
         os.killpg(first.process.pid, signal.SIGKILL)  # the worker and its pool children
         first.process.wait()
@@ -109,6 +116,8 @@ def test_run_of_a_killed_worker_is_finished_by_another_without_rerunning_finishe
     assert (started["attempt"], resumed["attempt"]) == (1, 2)
     attempts = dict(Step.objects.filter(run=run).values_list("step_id", "attempts"))
     assert attempts == {"s1": 1, "s2": 1, "s3": 1}
+    # Two executions began step 3: the killed one and the one that finished it.
+    assert Step.objects.get(run=run, step_id="s3").starts == 2
 
 
 TRIGGER_SCRIPT = textwrap.dedent(

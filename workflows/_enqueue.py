@@ -72,7 +72,8 @@ def send(
     now = timezone.now()
     if settings.RAWR_WORKFLOWS_DISPATCH == "inline":
         _inline.pending.append((run_id, eta))
-        Run.objects.filter(pk=run_id).update(enqueued_at=eta if eta and eta > now else now)
+        if not stamped:
+            Run.objects.filter(pk=run_id).update(enqueued_at=eta if eta and eta > now else now)
         return True
     if eta is not None and eta - now > timedelta(seconds=settings.RAWR_MAX_ETA_SECONDS):
         return True

@@ -51,10 +51,8 @@ def claim(run_id: str, worker: str) -> Run | None:
     now = timezone.now()
     if _sql.available():
         claimed = _sql.claim(run_id, worker, now, lease_until(now))
-        if claimed is not None:
-            return claimed.run
-        if not _registry.limited_function_ids():
-            return None
+        if claimed is None or not claimed.limited:
+            return claimed.run if claimed is not None else None
     return _claim_locked(run_id, worker, now)
 
 

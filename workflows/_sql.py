@@ -96,8 +96,12 @@ def insert_run(run: Run, queued: Ev) -> bool:
 # -- claim ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Claimed:
-    run: Run
+    """``run`` is ``None`` when it was not claimed; ``limited`` then says the caller must
+    try the locking claim (the function has a concurrency limit)."""
+
+    run: Run | None
     previous_status: str
+    limited: bool = False
 
 
 def claim(run_id: str, worker: str, now: datetime, lease_until: datetime) -> Claimed | None:
@@ -109,7 +113,7 @@ def claim(run_id: str, worker: str, now: datetime, lease_until: datetime) -> Cla
     limited = _registry.limited_function_ids()
     timeline_params = [now]
     sql = (
-        "WITH old AS (SELECT id, status, started_at FROM "
+        "WITH old AS (SELECT id, status, started_at, function_id FROM "
         f"{RUN} WHERE id = %s FOR UPDATE), "
         f"r AS (UPDATE {RUN} AS w SET status = 'running', lease_owner = %s, "
         "lease_expires_at = %s, attempt = w.attempt + 1, wake_at = NULL, "
@@ -127,14 +131,17 @@ def claim(run_id: str, worker: str, now: datetime, lease_until: datetime) -> Cla
         "THEN jsonb_build_object('worker', r.lease_owner, 'attempt', r.attempt) "
         "ELSE jsonb_build_object('worker', r.lease_owner, 'attempt', r.attempt, "
         "'from', r.previous) END, r.correlation_id, %s FROM r) "
-        "SELECT * FROM r"
+        "SELECT old.function_id, r.* FROM old LEFT JOIN r ON true"
     )
     params = [run_id, worker, lease_until, now, now, list(limited), now, now, now]
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *timeline_params])
         row = cursor.fetchone()
     if row is None:
-        return None
+        return None  # no such run
+    function_id, row = row[0], row[1:]
+    if row[0] is None:  # not claimed: not due, someone holds it, or its function is limited
+        return Claimed(None, "", limited=function_id in limited)
     return Claimed(_run_from_row(row), previous_status=row[len(_RUN_FIELDS)])
 
 

@@ -327,8 +327,12 @@ RAWR_MFE_ENABLED: list[str] | None = (
     else [c.strip() for c in _mfe_enabled.split(",") if c.strip() and c.strip() != "-"]
 )
 RAWR_HOST_APP_ID = os.environ.get("RAWR_HOST_APP_ID", "rawr-hq")
-# Longest time ctx.runs.watch's long-poll holds a request open waiting for a change.
-RAWR_RUN_WATCH_WAIT_SECONDS = float(os.environ.get("RAWR_RUN_WATCH_WAIT_SECONDS", "20"))
+# ctx.runs.watch polls /rawr/runs/<id>/watch with If-None-Match every RAWR_RUN_WATCH_POLL_MS
+# (an unchanged run is a 304 from one indexed query). RAWR_RUN_WATCH_WAIT_SECONDS > 0 makes
+# it a long-poll instead (the server holds the request until a change, then the browser asks
+# again at once): lower latency, but each open watch holds a web thread (gthread) meanwhile.
+RAWR_RUN_WATCH_WAIT_SECONDS = float(os.environ.get("RAWR_RUN_WATCH_WAIT_SECONDS", "0"))
+RAWR_RUN_WATCH_POLL_MS = int(os.environ.get("RAWR_RUN_WATCH_POLL_MS", "1000"))
 
 # --- Logging --------------------------------------------------------------------------
 LOGGING = {

@@ -260,6 +260,24 @@ def test_watch_reports_status_and_timeline_then_long_polls_with_etag(
     assert body["events"][0]["seq"] == 2 and body["events"][-1]["type"].startswith("run.")
 
 
+def test_watch_answers_304_at_once_when_nothing_changed_by_default(
+    session_client, inline_dispatch, django_capture_on_commit_callbacks, settings
+) -> None:
+    settings.RAWR_RUN_WATCH_WAIT_SECONDS = 0
+    run_id = _start_enrich(session_client, django_capture_on_commit_callbacks)
+    tag = session_client.get(f"/rawr/runs/{run_id}/watch")["ETag"]
+    same = session_client.get(f"/rawr/runs/{run_id}/watch", HTTP_IF_NONE_MATCH=tag)
+    assert same.status_code == 304 and same["ETag"] == tag
+
+
+def test_host_tells_the_browser_how_often_to_poll(client, user, settings) -> None:
+    client.force_login(user)
+    settings.RAWR_RUN_WATCH_WAIT_SECONDS, settings.RAWR_RUN_WATCH_POLL_MS = 0, 750
+    assert _config(client.get("/rawr/"))["runWatchPollMs"] == 750
+    settings.RAWR_RUN_WATCH_WAIT_SECONDS = 15  # long-poll: the server paces the browser
+    assert _config(client.get("/rawr/"))["runWatchPollMs"] == 0
+
+
 def test_watch_refuses_api_keys_and_anonymous_callers(
     session_client, inline_dispatch, django_capture_on_commit_callbacks
 ) -> None:

@@ -1,10 +1,12 @@
 """``GET /rawr/runs/<runId>/watch``: live status and timeline of a run for MFEs.
 
-The host's ``ctx.runs.watch(runId, onUpdate)`` long-polls this view with ``ETag`` /
+The host's ``ctx.runs.watch(runId, onUpdate)`` polls this view with ``ETag`` /
 ``If-None-Match``: the view answers at once when the run changed since the caller's tag,
-otherwise it holds the request (up to ``RAWR_RUN_WATCH_WAIT_SECONDS``, checking every
-``POLL_SECONDS``) and answers ``304`` when nothing happened. ``?after=<seq>`` returns only
-timeline events after ``seq``, so each answer carries what is new.
+else ``304`` -- at once by default (the browser asks again after
+``RAWR_RUN_WATCH_POLL_MS``), or, with ``RAWR_RUN_WATCH_WAIT_SECONDS`` > 0, after holding the
+request that long (checking every ``POLL_SECONDS``) as a long-poll. A held request keeps a
+web thread busy, hence the default of 0. ``?after=<seq>`` returns only timeline events
+after ``seq``, so each answer carries what is new.
 
 Who may watch (signed-in sessions only, like the host page):
 

@@ -55,6 +55,10 @@ def host_page(request: HttpRequest, capability: str | None = None, rest: str = "
         "mountPrefix": "/rawr",
         "rpcUrl": "/rpc",
         "runWatchUrl": "/rawr/runs/{runId}/watch",
+        # A long-poll (the server holds the request) needs no pause between requests.
+        "runWatchPollMs": (
+            0 if settings.RAWR_RUN_WATCH_WAIT_SECONDS > 0 else settings.RAWR_RUN_WATCH_POLL_MS
+        ),
         "csrfToken": get_token(request),
         "user": {
             "username": user.get_username(),

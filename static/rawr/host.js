@@ -61,7 +61,11 @@ function validate (schema, value) {
   return [...byPath].map(([path, message]) => ({ path, message }))
 }
 
-// -- live run status: long-poll /rawr/runs/<id>/watch with ETag ------------------------------
+// -- live run status: poll /rawr/runs/<id>/watch with ETag (304 while nothing changed) ------
+// With RAWR_RUN_WATCH_WAIT_SECONDS > 0 the server holds each request (long-poll) and
+// runWatchPollMs is 0; otherwise the browser pauses runWatchPollMs between requests.
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
 function watchRun (runId, onUpdate, onError) {
   const controller = new AbortController()
   const timeline = []
@@ -72,7 +76,11 @@ function watchRun (runId, onUpdate, onError) {
 
   async function loop () {
     let failures = 0
+    let first = true
     while (!stopped) {
+      if (!first && config.runWatchPollMs > 0) await pause(config.runWatchPollMs)
+      first = false
+      if (stopped) return
       let response
       try {
         response = await fetch(`${url}?after=${after}`, {
@@ -84,7 +92,7 @@ function watchRun (runId, onUpdate, onError) {
       } catch (error) {
         if (stopped) return
         failures += 1 // network blip or server restart: try again, slower each time
-        await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 500 * failures)))
+        await pause(Math.min(5000, 500 * failures))
         continue
       }
       failures = 0
@@ -107,7 +115,7 @@ function watchRun (runId, onUpdate, onError) {
       etag = response.headers.get('ETag')
       timeline.push(...snapshot.events)
       if (snapshot.events.length) after = snapshot.events[snapshot.events.length - 1].seq
-      if (snapshot.more) { etag = null; continue }
+      if (snapshot.more) { etag = null; first = true; continue }
       if (stopped) return
       onUpdate({
         runId: snapshot.runId,

@@ -161,6 +161,7 @@ def test_module_is_javascript_with_an_etag_that_revalidates(client, user) -> Non
     assert response["Cache-Control"] == "no-cache"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert b"export function mount" in response.content
+    assert client.head("/rawr/plugins/web/search").status_code == 200
     same = client.get("/rawr/plugins/web/search/index.js", HTTP_IF_NONE_MATCH=response["ETag"])
     assert same.status_code == 304 and same["ETag"] == response["ETag"]
     stale = client.get("/rawr/plugins/web/search/index.js", HTTP_IF_NONE_MATCH='"old-deploy"')

@@ -19,7 +19,7 @@ from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.views.decorators.csrf import ensure_csrf_cookie
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from rawr_site.contract import registry
 from rawr_site.manifest import BASE_DIR
@@ -41,7 +41,7 @@ class HostLoginView(LoginView):
         return "/rawr/"
 
 
-@require_GET
+@require_safe
 @login_required(login_url=LOGIN_URL)
 @ensure_csrf_cookie
 def host_page(request: HttpRequest, capability: str | None = None, rest: str = "") -> HttpResponse:
@@ -94,7 +94,7 @@ def _file_version(path) -> str:
         return "0"
 
 
-@require_GET
+@require_safe
 def plugin_module(request: HttpRequest, capability: str, file: str = ENTRY) -> HttpResponse:
     """An enabled MFE's module file, or 404 (unknown, disabled, no ``web/``, not ``.js``,
     any path trick). Signed-in sessions only (401 otherwise).

@@ -204,6 +204,25 @@ def crashable(ctx, step) -> str:
     return step.run("s3", slow)
 
 
+@durable_function("e2e.marathon", capability="e2e", queue=KILL_QUEUE, retries=0)
+def marathon(ctx, step) -> int:
+    """Steps ``s0, s1, …`` (each busy ``hold`` seconds) until the file ``stop`` exists.
+
+    Whether to stop is itself a step, so every replay takes the same path (determinism)."""
+    log, rid, hold = ctx.input["log"], ctx.run_id, float(ctx.input["hold"])
+
+    def work(index: int) -> str:
+        mark(log, rid, f"s{index}-start")
+        time.sleep(hold)
+        return mark(log, rid, f"s{index}-finish")
+
+    index = 0
+    while not step.run(f"stop?{index}", os.path.exists, ctx.input["stop"]):
+        step.run(f"s{index}", work, index)
+        index += 1
+    return index
+
+
 @durable_function("e2e.broker_down", capability="e2e", queue=BROKER_DOWN_QUEUE)
 def broker_down(ctx, step) -> str:
     return step.run("only", mark, ctx.input["log"], ctx.run_id, "only")

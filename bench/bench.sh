@@ -33,8 +33,14 @@ drop_databases() {
     psql "$server/postgres" -qc "drop database if exists \"$db\" with (force)" >/dev/null 2>&1 || true
   done
 }
+driver=""
 cleanup() {
-  # compare.py stops what it started; this catches what a killed run left behind.
+  # compare.py stops what it started on SIGTERM; the pid file catches what a killed run
+  # left behind (workers and gunicorn run in process groups of their own).
+  if [ -n "$driver" ] && kill -0 "$driver" 2>/dev/null; then
+    kill -TERM "$driver" 2>/dev/null || true
+    wait "$driver" 2>/dev/null || true
+  fi
   while read -r pid; do
     [ -n "$pid" ] && kill -KILL -- "-$pid" 2>/dev/null || true
   done <"$BENCH_PIDFILE"
@@ -49,4 +55,8 @@ for db in "${databases[@]}"; do
   psql "$server/postgres" -qc "create database \"$db\""
 done
 .venv/bin/python manage.py migrate -v0
-.venv/bin/python bench/compare.py "$@"
+# In the background, so a signal to this script runs the trap at once (bash defers traps
+# until a foreground command returns).
+.venv/bin/python bench/compare.py "$@" &
+driver=$!
+wait "$driver"

@@ -721,6 +721,7 @@ def machine_info() -> dict[str, str]:
         pg = cursor.fetchone()[0]
     info = redis.Redis.from_url(settings.CELERY_BROKER_URL).info("server")
     return {
+        "code": _code_version(),
         "cpus": str(os.cpu_count()),
         "cpu": model,
         "python": platform.python_version(),
@@ -732,6 +733,23 @@ def machine_info() -> dict[str, str]:
         "gunicorn": version("gunicorn"),
         "kernel": platform.release(),
     }
+
+
+def _code_version() -> str:
+    """The commit measured, and whether the runtime had uncommitted changes."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=BASE_DIR, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "workflows"],
+            cwd=BASE_DIR,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+    return f"{head}{' + uncommitted changes in workflows/' if dirty else ''}"
 
 
 def load() -> str:
@@ -867,7 +885,7 @@ def render(
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {info['cpus']} CPUs ({info['cpu']}), "
         f"kernel {info['kernel']}, Python {info['python']}, Postgres {info['postgres']}, "
         f"Redis {info['redis']}, Celery {info['celery']}, Django {info['django']}, "
-        f"DBOS {info['dbos']}, gunicorn {info['gunicorn']}",
+        f"DBOS {info['dbos']}, gunicorn {info['gunicorn']}; code {info['code']}",
         f"load average (1/5/15 min) before {loads[0]}, after {loads[1]}; took {took:.0f} s; "
         f"{plan.start_samples} trigger->start samples per system, {plan.reps} reps x N in "
         f"{list(plan.steps)} ({n_steps} runtime runs), worker prefork x{WORKER_CONCURRENCY}, "

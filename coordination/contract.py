@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from rawr_site.contract import Contract, ErrorSpec, Schema
+from workflows.codes import INVALID_RUN_ID, RUN_ID_CONFLICT, RUN_NOT_FOUND
 
 contract = Contract(
     "coordination",
@@ -24,10 +25,7 @@ INVALID_WORKFLOW_ID = ErrorSpec("INVALID_WORKFLOW_ID", 400, "Invalid workflow id
 WORKFLOW_VALIDATION_FAILED = ErrorSpec(
     "WORKFLOW_VALIDATION_FAILED", 400, "Workflow validation failed"
 )
-INVALID_RUN_ID = ErrorSpec("INVALID_RUN_ID", 400, "Invalid run id")
-RUN_NOT_FOUND = ErrorSpec("RUN_NOT_FOUND", 404, "Run not found")
 RUN_QUEUE_FAILED = ErrorSpec("RUN_QUEUE_FAILED", 500, "Run could not be queued")
-RUN_ID_CONFLICT = ErrorSpec("RUN_ID_CONFLICT", 409, "Run id already used")
 INVALID_DESK_ID = ErrorSpec("INVALID_DESK_ID", 400, "Invalid desk id")
 DESK_NOT_WAITING = ErrorSpec("DESK_NOT_WAITING", 409, "Desk is not waiting for approval")
 

@@ -16,6 +16,7 @@ from rawr_site.contract.errors import RawrError, bad_request
 from rawr_site.contract.procedure import validation_issues
 from workflows import _enqueue, _registry, _sql
 from workflows._state import Ev, append, locked_run
+from workflows.codes import FUNCTION_NOT_FOUND, INVALID_RUN_ID, RUN_ID_CONFLICT
 from workflows.ids import is_safe_id, new_run_id
 from workflows.models import (
     Event,
@@ -36,11 +37,8 @@ class Triggered:
 def _function_or_404(function_id: str) -> _registry.DurableFunction:
     function = _registry.get_function(function_id)
     if function is None:
-        raise RawrError(
-            "FUNCTION_NOT_FOUND",
-            404,
-            f"No durable function {function_id!r}",
-            {"functionId": function_id},
+        raise FUNCTION_NOT_FOUND(
+            f"No durable function {function_id!r}", data={"functionId": function_id}
         )
     return function
 
@@ -67,11 +65,9 @@ def trigger(
     """
     function = _function_or_404(function_id)
     if run_id is not None and not is_safe_id(run_id):
-        raise RawrError(
-            "INVALID_RUN_ID",
-            400,
+        raise INVALID_RUN_ID(
             "runId must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
-            {"runId": run_id},
+            data={"runId": run_id},
         )
     try:
         parsed = function.parse_input(input)
@@ -144,7 +140,7 @@ def _existing_or_conflict(
 ) -> Run:
     existing = _existing(function, run_id, key)
     if existing is None:  # the conflicting run was deleted in between: rare, retryable
-        raise RawrError("RUN_ID_CONFLICT", 409, "A run with this id or key was just removed")
+        raise RUN_ID_CONFLICT("A run with this id or key was just removed")
     return existing
 
 
@@ -155,11 +151,9 @@ def _existing(
         run = Run.objects.filter(pk=run_id).first()
         if run is not None:
             if run.function_id != function.id:
-                raise RawrError(
-                    "RUN_ID_CONFLICT",
-                    409,
+                raise RUN_ID_CONFLICT(
                     f"Run {run_id} already exists for another function",
-                    {"runId": run_id, "functionId": run.function_id},
+                    data={"runId": run_id, "functionId": run.function_id},
                 )
             return run
     if key is not None:

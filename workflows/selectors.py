@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from django.db.models import DateTimeField, QuerySet, Value
 from django.db.models.functions import Coalesce
 
-from rawr_site.contract.errors import RawrError
+from workflows.codes import INVALID_RUN_ID, RUN_NOT_FOUND
 from workflows.ids import is_safe_id
 from workflows.models import Approval, ApprovalStatus, Run, Step, TimelineEvent
 
@@ -32,10 +32,10 @@ def run_list(*, capabilities: Collection[str] | None = None) -> QuerySet[Run]:
 def run_get(*, run_id: str, capabilities: Collection[str] | None = None) -> Run:
     """One run, or ``400 INVALID_RUN_ID`` / ``404 RUN_NOT_FOUND`` (also when out of scope)."""
     if not is_safe_id(run_id):
-        raise RawrError("INVALID_RUN_ID", 400, "Invalid run id", {"runId": run_id})
+        raise INVALID_RUN_ID(data={"runId": run_id})
     run = run_list(capabilities=capabilities).filter(pk=run_id).first()
     if run is None:
-        raise RawrError("RUN_NOT_FOUND", 404, f"Run {run_id} not found", {"runId": run_id})
+        raise RUN_NOT_FOUND(f"Run {run_id} not found", data={"runId": run_id})
     return run
 
 

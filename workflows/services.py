@@ -17,6 +17,14 @@ from workflows import _enqueue
 from workflows._state import Ev, append, locked_run
 from workflows._transitions import close_approvals, notify_parent
 from workflows._triggers import Triggered, event_send, trigger
+from workflows.codes import (
+    APPROVAL_NOT_FOUND,
+    APPROVAL_NOT_PENDING,
+    INVALID_RUN_ID,
+    RUN_NOT_CANCELLABLE,
+    RUN_NOT_FOUND,
+    RUN_NOT_RETRYABLE,
+)
 from workflows.ids import is_safe_id
 from workflows.models import (
     ACTIVE_STATUSES,
@@ -29,9 +37,6 @@ from workflows.models import (
     StepStatus,
 )
 
-RUN_NOT_FOUND = "RUN_NOT_FOUND"
-APPROVAL_NOT_FOUND = "APPROVAL_NOT_FOUND"
-APPROVAL_NOT_PENDING = "APPROVAL_NOT_PENDING"
 DECISIONS = ("approve", "reject")
 
 __all__ = [
@@ -50,10 +55,10 @@ __all__ = [
 
 def _run_or_404(run_id: str) -> Run:
     if not is_safe_id(run_id):
-        raise RawrError("INVALID_RUN_ID", 400, "Invalid run id", {"runId": run_id})
+        raise INVALID_RUN_ID(data={"runId": run_id})
     run = locked_run(run_id)
     if run is None:
-        raise RawrError(RUN_NOT_FOUND, 404, f"Run {run_id} not found", {"runId": run_id})
+        raise RUN_NOT_FOUND(f"Run {run_id} not found", data={"runId": run_id})
     return run
 
 
@@ -62,11 +67,9 @@ def run_cancel(*, run_id: str, by: str) -> Run:
     with transaction.atomic():
         run = _run_or_404(run_id)
         if run.status not in ACTIVE_STATUSES:
-            raise RawrError(
-                "RUN_NOT_CANCELLABLE",
-                409,
+            raise RUN_NOT_CANCELLABLE(
                 f"Run {run_id} is {run.status} and cannot be cancelled",
-                {"runId": run_id, "status": run.status},
+                data={"runId": run_id, "status": run.status},
             )
         if run.cancel_requested_at is not None:
             return run
@@ -95,11 +98,9 @@ def run_retry(*, run_id: str, by: str) -> Run:
     with transaction.atomic():
         run = _run_or_404(run_id)
         if run.status != RunStatus.FAILED:
-            raise RawrError(
-                "RUN_NOT_RETRYABLE",
-                409,
+            raise RUN_NOT_RETRYABLE(
                 f"Only failed runs can be retried; run {run_id} is {run.status}",
-                {"runId": run_id, "status": run.status},
+                data={"runId": run_id, "status": run.status},
             )
         failed = Step.objects.filter(run=run, status=StepStatus.FAILED)
         reset = list(failed.values_list("step_id", flat=True))
@@ -167,8 +168,8 @@ def approval_decide(*, approval_id: str, decision: str, payload: Any = None, by:
         json.dumps(payload, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise RawrError("BAD_REQUEST", 400, f"payload is not JSON: {exc}") from exc
-    not_found = RawrError(
-        APPROVAL_NOT_FOUND, 404, f"Approval {approval_id} not found", {"approvalId": approval_id}
+    not_found = APPROVAL_NOT_FOUND(
+        f"Approval {approval_id} not found", data={"approvalId": approval_id}
     )
     if not is_safe_id(approval_id):
         raise not_found
@@ -191,11 +192,9 @@ def approval_decide(*, approval_id: str, decision: str, payload: Any = None, by:
             .first()
         )
         if approval.status != ApprovalStatus.PENDING or step is None or run.is_finished:
-            raise RawrError(
-                APPROVAL_NOT_PENDING,
-                409,
+            raise APPROVAL_NOT_PENDING(
                 f"Approval {approval_id} is {approval.status}, not pending",
-                {"approvalId": approval_id, "status": approval.status, "runId": run.pk},
+                data={"approvalId": approval_id, "status": approval.status, "runId": run.pk},
             )
         now = timezone.now()
         approval.status = (

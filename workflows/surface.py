@@ -15,13 +15,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field, create_model
 
-from rawr_site.contract import BoundaryContext, Contract, ErrorSpec, Procedure, Schema
+from rawr_site.contract import BoundaryContext, Contract, Procedure, Schema
 from rawr_site.contract.procedure import HttpMethod
+from workflows.codes import INVALID_RUN_ID, RUN_ID_CONFLICT, RUN_NOT_FOUND
 from workflows.ids import SafeId
-
-RUN_NOT_FOUND = ErrorSpec("RUN_NOT_FOUND", 404, "Run not found")
-RUN_ID_CONFLICT = ErrorSpec("RUN_ID_CONFLICT", 409, "Run id already used by another function")
-INVALID_RUN_ID = ErrorSpec("INVALID_RUN_ID", 400, "Invalid run id")
 
 
 class TriggerAccepted(Schema):

@@ -24,8 +24,8 @@ from coordination.contract import (
 from coordination.operations.workflows import stored_document
 from rawr_site.contract import BoundaryContext, RawrError
 from workflows import approval_decide, is_safe_id, trigger
+from workflows.codes import APPROVAL_NOT_PENDING
 from workflows.selectors import approval_pending_for_run
-from workflows.services import APPROVAL_NOT_PENDING
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def approve_desk(ctx: BoundaryContext, data: ApproveDeskInput) -> ApproveDeskRes
     approval = approval_pending_for_run(run_id=run.pk)
     try:
         if approval is None or approval.desk_id != data.desk_id:
-            raise RawrError(APPROVAL_NOT_PENDING, 409, "not pending")
+            raise APPROVAL_NOT_PENDING()
         decided = approval_decide(
             approval_id=approval.pk,
             decision=data.decision,
@@ -105,7 +105,7 @@ def approve_desk(ctx: BoundaryContext, data: ApproveDeskInput) -> ApproveDeskRes
             by=ctx.principal.label(),
         )
     except RawrError as exc:
-        if exc.code != APPROVAL_NOT_PENDING:
+        if exc.code != APPROVAL_NOT_PENDING.code:
             raise
         run.refresh_from_db(fields=["status"])
         raise DESK_NOT_WAITING(

@@ -40,6 +40,7 @@ from workflows.api.permissions import (
     actor_label,
     visible_capabilities,
 )
+from workflows.codes import APPROVAL_NOT_FOUND
 from workflows.models import Approval, ApprovalStatus
 
 DECIDE_PERMISSION = "workflows.decide_approval"
@@ -190,11 +191,8 @@ class ApprovalViewSet(viewsets.GenericViewSet):
                 pk=approval_id, run__capability__in=list(capabilities)
             ).exists()
             if not visible:
-                raise RawrError(
-                    services.APPROVAL_NOT_FOUND,
-                    404,
-                    f"Approval {approval_id} not found",
-                    {"approvalId": approval_id},
+                raise APPROVAL_NOT_FOUND(
+                    f"Approval {approval_id} not found", data={"approvalId": approval_id}
                 )
         if not isinstance(request.data, dict):
             raise RawrError("BAD_REQUEST", 400, "The body must be a JSON object")

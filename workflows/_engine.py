@@ -20,6 +20,7 @@ from workflows._lease import LeaseKeeper, claim
 from workflows._state import Ev, append, locked_run
 from workflows._steps import StepAPI, ensure_json, error_dict, retry_delay
 from workflows._transitions import fail_run, notify_parent, public_error
+from workflows.codes import RunErrorCode
 from workflows.errors import NonRetriableError, _Stop, _Suspend
 from workflows.models import Run, RunStatus
 
@@ -52,7 +53,7 @@ def execute(run_id: str, worker: str) -> str:
         _finish_failed(
             run.pk,
             {
-                "code": "FUNCTION_NOT_FOUND",
+                "code": RunErrorCode.FUNCTION_NOT_FOUND,
                 "message": f"no durable function {run.function_id!r} is registered",
             },
         )

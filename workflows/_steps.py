@@ -29,6 +29,7 @@ from workflows._transitions import (
     public_error,
 )
 from workflows._triggers import event_send, trigger
+from workflows.codes import RunErrorCode
 from workflows.errors import (
     ChildRunFailed,
     NonDeterminismError,
@@ -92,7 +93,9 @@ class StepAPI:
         if step is not None and step.status == StepStatus.COMPLETED:
             return step.output
         if step is not None and step.status == StepStatus.FAILED:
-            raise NonRetriableError(f"step {step_id!r} failed permanently", code="STEP_FAILED")
+            raise NonRetriableError(
+                f"step {step_id!r} failed permanently", code=RunErrorCode.STEP_FAILED
+            )
         step = self._start(step_id, StepKind.RUN, existing=step)
         try:
             output = fn()
@@ -213,12 +216,15 @@ class StepAPI:
         A rejection is a normal return: the function decides what it means.
         """
         if not isinstance(title, str) or not title.strip():
-            raise NonRetriableError("wait_for_approval needs a title", code="INVALID_APPROVAL")
+            raise NonRetriableError(
+                "wait_for_approval needs a title", code=RunErrorCode.INVALID_APPROVAL
+            )
         try:
             json.dumps(context, allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise NonRetriableError(
-                f"the context of approval {step_id!r} is not JSON: {exc}", code="INVALID_APPROVAL"
+                f"the context of approval {step_id!r} is not JSON: {exc}",
+                code=RunErrorCode.INVALID_APPROVAL,
             ) from exc
         step = self._enter(step_id, StepKind.APPROVAL)
         if step is not None and step.status == StepStatus.COMPLETED:
@@ -336,7 +342,9 @@ class StepAPI:
     # internals --------------------------------------------------------------------
     def _enter(self, step_id: str, kind: str) -> Step | None:
         if not isinstance(step_id, str) or not step_id or len(step_id) > 255:
-            raise NonRetriableError(f"invalid step id {step_id!r}", code="INVALID_STEP_ID")
+            raise NonRetriableError(
+                f"invalid step id {step_id!r}", code=RunErrorCode.INVALID_STEP_ID
+            )
         if step_id in self._seen:
             raise NonDeterminismError(f"step id {step_id!r} is used twice in one run")
         self._seen.add(step_id)
@@ -386,7 +394,10 @@ class StepAPI:
         if deadline and run.started_at and now - run.started_at > timedelta(seconds=deadline):
             fail_run(
                 run,
-                {"code": "RUN_TIMED_OUT", "message": f"run exceeded its {deadline:g}s timeout"},
+                {
+                    "code": RunErrorCode.RUN_TIMED_OUT,
+                    "message": f"run exceeded its {deadline:g}s timeout",
+                },
                 [],
             )
             return None
@@ -441,7 +452,7 @@ class StepAPI:
                 step.status = StepStatus.FAILED
                 step.finished_at = timezone.now()
                 step.error = {
-                    "code": "STEP_CRASHED",
+                    "code": RunErrorCode.STEP_CRASHED,
                     "stepId": step.step_id,
                     "message": f"step {step.step_id!r} was interrupted {interruptions} times "
                     "(its worker died or was killed while running it)",
@@ -704,7 +715,7 @@ def retry_delay(exc: Exception, options: _registry.FunctionOptions, attempt: int
 def error_dict(exc: BaseException, *, step_id: str = "") -> dict[str, Any]:
     declared = getattr(exc, "code", None) if isinstance(exc, NonRetriableError) else None
     error = {
-        "code": declared or ("STEP_ERROR" if step_id else "FUNCTION_ERROR"),
+        "code": declared or (RunErrorCode.STEP_ERROR if step_id else RunErrorCode.FUNCTION_ERROR),
         "message": f"{type(exc).__name__}: {exc}",
         "traceback": "".join(traceback.format_exception(exc))[-8000:],
     }

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from workflows import _enqueue
 from workflows._state import Ev, append, locked_run
+from workflows.codes import RunErrorCode
 from workflows.models import Approval, ApprovalStatus, Run, RunStatus, Step, StepStatus
 
 
@@ -62,7 +63,7 @@ def notify_parent(child_id: str) -> None:
         else:
             step.status = StepStatus.FAILED
             step.error = {
-                "code": "CHILD_RUN_FAILED",
+                "code": RunErrorCode.CHILD_RUN_FAILED,
                 "childRunId": child.pk,
                 "message": f"child run {child.pk} {child.status}: "
                 f"{(child.error or {}).get('message', '')}".strip(),

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from workflows.codes import RunErrorCode
+
 
 class NonRetriableError(Exception):
     """Fail the run now: retrying cannot help (bad input, a permanent refusal...)."""
 
-    code = "NON_RETRIABLE"
+    code = RunErrorCode.NON_RETRIABLE
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
@@ -34,17 +36,17 @@ class RetryAfter(Exception):
 class ChildRunFailed(NonRetriableError):
     """``step.invoke``'s child run failed or was cancelled."""
 
-    code = "CHILD_RUN_FAILED"
+    code = RunErrorCode.CHILD_RUN_FAILED
 
 
 class NonDeterminismError(NonRetriableError):
     """A replay reached a different step than the recorded run did at the same position."""
 
-    code = "NON_DETERMINISTIC"
+    code = RunErrorCode.NON_DETERMINISTIC
 
 
 class StepOutputNotJSON(NonRetriableError):
-    code = "STEP_OUTPUT_NOT_JSON"
+    code = RunErrorCode.STEP_OUTPUT_NOT_JSON
 
 
 # Control flow: BaseException so a user's ``except Exception`` never swallows them.

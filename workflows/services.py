@@ -24,6 +24,7 @@ from workflows.codes import (
     RUN_NOT_CANCELLABLE,
     RUN_NOT_FOUND,
     RUN_NOT_RETRYABLE,
+    RunErrorCode,
 )
 from workflows.ids import is_safe_id
 from workflows.models import (
@@ -85,7 +86,7 @@ def run_cancel(*, run_id: str, by: str) -> Run:
         append(run, [*closed, Ev("run.cancelled", payload={"by": by})])
         Step.objects.filter(run=run, status__in=[StepStatus.WAITING, StepStatus.SLEEPING]).update(
             status=StepStatus.FAILED,
-            error={"code": "RUN_CANCELLED", "message": f"cancelled by {by}"},
+            error={"code": RunErrorCode.RUN_CANCELLED, "message": f"cancelled by {by}"},
         )
         transaction.on_commit(lambda: notify_parent(run_id))
     for child in Run.objects.filter(parent_run_id=run_id, status__in=ACTIVE_STATUSES):

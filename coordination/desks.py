@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from rawr_site.registry import Registry
+
 
 @dataclass(frozen=True)
 class DeskCall:
@@ -34,8 +36,8 @@ class DeskCall:
 
 DeskFn = Callable[[DeskCall], Any]
 
-_by_ref: dict[str, DeskFn] = {}
-_by_kind_domain: dict[tuple[str, str], DeskFn] = {}
+_by_ref: Registry[str, DeskFn] = Registry("desk handler for ref")
+_by_kind_domain: Registry[tuple[str, str], DeskFn] = Registry("desk handler for (kind, domain)")
 
 
 def desk_handler(
@@ -46,26 +48,19 @@ def desk_handler(
 
     def decorator(fn: DeskFn) -> DeskFn:
         if ref is not None:
-            _register(_by_ref, ref, fn)
+            _by_ref.register(ref, fn)
         else:
-            _register(_by_kind_domain, (kind, domain), fn)
+            _by_kind_domain.register((kind, domain), fn)  # type: ignore[arg-type]
         return fn
 
     return decorator
-
-
-def _register(table: dict, key: Any, fn: DeskFn) -> None:
-    existing = table.get(key)
-    if existing is not None and existing is not fn:
-        raise ValueError(f"a desk handler for {key!r} is already registered")
-    table[key] = fn
 
 
 def handler_for(desk: dict[str, Any]) -> DeskFn | None:
     ref = desk.get("handlerRef")
     if isinstance(ref, str) and ref in _by_ref:
         return _by_ref[ref]
-    return _by_kind_domain.get((desk.get("kind"), desk.get("domain")))
+    return _by_kind_domain.get((desk.get("kind"), desk.get("domain")))  # type: ignore[arg-type]
 
 
 @contextmanager
@@ -78,6 +73,6 @@ def temporarily_registered(
         yield fn
     finally:
         if ref is not None:
-            _by_ref.pop(ref, None)
+            _by_ref.unregister(ref)
         else:
-            _by_kind_domain.pop((kind, domain), None)
+            _by_kind_domain.unregister((kind, domain))  # type: ignore[arg-type]

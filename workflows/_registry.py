@@ -9,6 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from rawr_site.registry import Registry
+
 KeyFn = Callable[[Any], Any]
 
 
@@ -45,19 +47,18 @@ class DurableFunction:
         return self.input_model.model_validate(raw if raw is not None else {})
 
 
-_functions: dict[str, DurableFunction] = {}
+#: A module imported twice re-registers a new wrapper around the same function: harmless.
+_functions: Registry[str, DurableFunction] = Registry(
+    "durable function", same=lambda existing, new: existing.fn is new.fn
+)
 
 
 def register(function: DurableFunction) -> DurableFunction:
-    existing = _functions.get(function.id)
-    if existing is not None and existing.fn is not function.fn:
-        raise ValueError(f"durable function {function.id!r} is registered twice")
-    _functions[function.id] = function
-    return function
+    return _functions.register(function.id, function)
 
 
 def unregister(function_id: str) -> None:
-    _functions.pop(function_id, None)
+    _functions.unregister(function_id)
 
 
 def get_function(function_id: str) -> DurableFunction | None:
@@ -65,17 +66,14 @@ def get_function(function_id: str) -> DurableFunction | None:
 
 
 def all_functions() -> list[DurableFunction]:
-    return [_functions[key] for key in sorted(_functions)]
+    return _functions.sorted_values()
 
 
 @contextmanager
 def temporarily_registered(function: DurableFunction) -> Iterator[DurableFunction]:
     """Register a durable function for the duration of a test."""
-    register(function)
-    try:
+    with _functions.temporarily(function.id, function):
         yield function
-    finally:
-        unregister(function.id)
 
 
 def durable_function(

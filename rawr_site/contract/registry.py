@@ -9,30 +9,25 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rawr_site.contract.procedure import Contract, Procedure
+from rawr_site.registry import Registry
 
-_contracts: dict[str, Contract] = {}
+_contracts: Registry[str, Contract] = Registry("capability")
 
 
 def register(contract: Contract) -> None:
-    existing = _contracts.get(contract.capability)
-    if existing is not None and existing is not contract:
-        raise ValueError(f"capability {contract.capability!r} is registered twice")
-    _contracts[contract.capability] = contract
+    _contracts.register(contract.capability, contract)
 
 
 def unregister(capability: str) -> None:
-    _contracts.pop(capability, None)
+    _contracts.unregister(capability)
 
 
 def get_contract(capability: str) -> Contract:
-    try:
-        return _contracts[capability]
-    except KeyError:
-        raise KeyError(f"no capability {capability!r} is registered") from None
+    return _contracts[capability]
 
 
 def all_contracts() -> list[Contract]:
-    return [_contracts[key] for key in sorted(_contracts)]
+    return _contracts.sorted_values()
 
 
 def find_procedure(capability: str, name: str) -> Procedure | None:
@@ -45,8 +40,5 @@ def find_procedure(capability: str, name: str) -> Procedure | None:
 @contextmanager
 def temporarily_registered(contract: Contract) -> Iterator[Contract]:
     """Register a contract for the duration of a test."""
-    register(contract)
-    try:
+    with _contracts.temporarily(contract.capability, contract):
         yield contract
-    finally:
-        unregister(contract.capability)

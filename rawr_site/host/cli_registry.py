@@ -17,6 +17,7 @@ from typing import Any, TextIO
 from django.utils.module_loading import autodiscover_modules
 
 from rawr_site.contract import BoundaryContext
+from rawr_site.registry import Registry
 
 #: The module every app may ship to contribute to ``manage.py rawr``.
 MODULE_NAME = "rawr_cli"
@@ -49,8 +50,8 @@ class DemoLoader:
     order: int = 100
 
 
-_subcommands: dict[str, Subcommand] = {}
-_demo_loaders: dict[str, DemoLoader] = {}
+_subcommands: Registry[str, Subcommand] = Registry("rawr subcommand", same=lambda a, b: False)
+_demo_loaders: Registry[str, DemoLoader] = Registry("rawr demo loader", same=lambda a, b: False)
 
 
 def register_subcommand(
@@ -60,27 +61,19 @@ def register_subcommand(
     add_arguments: Callable[[ArgumentParser], None],
     handle: Callable[[dict[str, Any], TextIO, TextIO], int],
 ) -> Subcommand:
-    subcommand = Subcommand(name, help, add_arguments, handle)
-    if name in _subcommands:
-        raise ValueError(f"rawr subcommand {name!r} is registered twice")
-    _subcommands[name] = subcommand
-    return subcommand
+    return _subcommands.register(name, Subcommand(name, help, add_arguments, handle))
 
 
 def register_demo(
     name: str, load: Callable[[BoundaryContext], Iterable[str]], *, order: int = 100
 ) -> DemoLoader:
-    loader = DemoLoader(name, load, order)
-    if name in _demo_loaders:
-        raise ValueError(f"rawr demo loader {name!r} is registered twice")
-    _demo_loaders[name] = loader
-    return loader
+    return _demo_loaders.register(name, DemoLoader(name, load, order))
 
 
 def unregister(name: str) -> None:
     """Forget a subcommand or demo loader (for tests that register their own)."""
-    _subcommands.pop(name, None)
-    _demo_loaders.pop(name, None)
+    _subcommands.unregister(name)
+    _demo_loaders.unregister(name)
 
 
 def discover() -> None:
@@ -90,7 +83,7 @@ def discover() -> None:
 
 def subcommands() -> list[Subcommand]:
     """Registered subcommands in registration order (that is, ``INSTALLED_APPS`` order)."""
-    return list(_subcommands.values())
+    return _subcommands.values()
 
 
 def demo_loaders() -> list[DemoLoader]:

@@ -13,9 +13,8 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
-from workflows import _enqueue, _registry, _sql
+from workflows import _enqueue, _registry, _sql, clock
 from workflows._lease import LeaseKeeper, claim
 from workflows._state import Ev, append, locked_run
 from workflows._steps import StepAPI, ensure_json, error_dict, retry_delay
@@ -92,7 +91,7 @@ def _execute_body(
 
 def _finish_completed(run_id: str, worker: str, output: Any) -> str:
     if _sql.available():
-        parent = _sql.complete_run(run_id=run_id, worker=worker, now=timezone.now(), output=output)
+        parent = _sql.complete_run(run_id=run_id, worker=worker, now=clock.now(), output=output)
         if parent is False:
             return "lease lost"
         if parent:
@@ -105,7 +104,7 @@ def _finish_completed(run_id: str, worker: str, output: Any) -> str:
         run.status = RunStatus.COMPLETED
         run.output = output
         run.error = None
-        run.finished_at = timezone.now()
+        run.finished_at = clock.now()
         run.lease_owner, run.lease_expires_at = "", None
         append(run, [Ev("run.completed", payload={"attempt": run.attempt})])
         transaction.on_commit(lambda: notify_parent(run_id))
@@ -134,7 +133,7 @@ def _body_failed(
             return "failed"
         delay = retry_delay(exc, function.options, run.body_failures)
         run.status = RunStatus.QUEUED
-        run.wake_at = timezone.now() + timedelta(seconds=delay)
+        run.wake_at = clock.now() + timedelta(seconds=delay)
         run.lease_owner, run.lease_expires_at = "", None
         append(
             run,

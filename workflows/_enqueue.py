@@ -13,9 +13,8 @@ from datetime import datetime, timedelta
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
-from workflows import _inline
+from workflows import _inline, clock
 from workflows.models import Run
 
 logger = logging.getLogger("workflows.enqueue")
@@ -69,7 +68,7 @@ def send(
     Far-future wake-ups are not sent as ETA messages (brokers redeliver or hold those
     poorly); the sweeper wakes such runs when they are due.
     """
-    now = timezone.now()
+    now = clock.now()
     if settings.RAWR_WORKFLOWS_DISPATCH == "inline":
         _inline.pending.append((run_id, eta))
         if not stamped:

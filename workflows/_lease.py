@@ -16,9 +16,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
-from django.utils import timezone
 
-from workflows import _enqueue, _registry, _sql
+from workflows import _enqueue, _registry, _sql, clock
 from workflows._state import Ev, append, locked_run
 from workflows.models import Run, RunStatus, Step
 
@@ -28,7 +27,7 @@ def lease_seconds() -> float:
 
 
 def lease_until(now: datetime | None = None) -> datetime:
-    return (now or timezone.now()) + timedelta(seconds=lease_seconds())
+    return (now or clock.now()) + timedelta(seconds=lease_seconds())
 
 
 # -- claiming ---------------------------------------------------------------------------
@@ -48,7 +47,7 @@ def claim(run_id: str, worker: str) -> Run | None:
     On PostgreSQL one statement claims and writes ``run.started``/``run.resumed``; runs of
     functions with a concurrency limit (and every run on SQLite) take the locking path.
     """
-    now = timezone.now()
+    now = clock.now()
     if _sql.available():
         claimed = _sql.claim(run_id, worker, now, lease_until(now))
         if claimed is None or not claimed.limited:
@@ -184,7 +183,7 @@ class LeaseKeeper:
                         and not self._recorded
                         and now >= self._step_since + threshold
                     ):
-                        at = timezone.now()
+                        at = clock.now()
                         self._recorded = _sql.record_running_step(
                             run_id=self.run_id,
                             worker=self.worker,

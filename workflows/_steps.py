@@ -15,9 +15,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
-from workflows import _enqueue, _registry, _sql
+from workflows import _enqueue, _registry, _sql, clock
 from workflows._lease import LeaseKeeper, lease_seconds, lease_until
 from workflows._state import Ev, append, locked_run
 from workflows._transitions import (
@@ -127,7 +126,7 @@ class StepAPI:
         step = self._enter(step_id, StepKind.SLEEP)
         if step is not None and step.status == StepStatus.COMPLETED:
             return None
-        if step is not None and step.wake_at is not None and step.wake_at <= timezone.now():
+        if step is not None and step.wake_at is not None and step.wake_at <= clock.now():
             self._finish_step(step, None)
             return None
         if step is not None:
@@ -138,7 +137,7 @@ class StepAPI:
                 Ev("run.sleeping", step_id, {"until": _iso(step.wake_at)}),
             )
             return None
-        wake = until if until is not None else timezone.now() + timedelta(seconds=float(seconds))
+        wake = until if until is not None else clock.now() + timedelta(seconds=float(seconds))
         self._park_new(
             step_id,
             StepKind.SLEEP,
@@ -165,7 +164,7 @@ class StepAPI:
         step = self._enter(step_id, StepKind.WAIT)
         if step is not None and step.status == StepStatus.COMPLETED:
             return step.output
-        now = timezone.now()
+        now = clock.now()
         if step is not None:
             # The step row may have changed since this execution loaded it (an event can
             # land while the body replays): decide on the locked, fresh row.
@@ -242,7 +241,7 @@ class StepAPI:
             waiting.payload["approvalId"] = pending.pk if pending is not None else None
             return None
 
-        now = timezone.now()
+        now = clock.now()
         if step is not None:
             fresh = self._park(
                 step,
@@ -375,7 +374,7 @@ class StepAPI:
         run = locked_run(self._run.pk)
         if run is None or run.lease_owner != self._worker or run.status != RunStatus.RUNNING:
             raise _Stop("lease lost")
-        now = timezone.now()
+        now = clock.now()
         if run.cancel_requested_at is not None:
             run.status = RunStatus.CANCELLED
             run.finished_at = now
@@ -422,7 +421,7 @@ class StepAPI:
         ``RAWR_STEP_MAX_INTERRUPTIONS`` times (it kills its worker every time) fails the
         run with ``STEP_CRASHED`` instead of looping forever.
         """
-        now = timezone.now()
+        now = clock.now()
         if existing is None:
             existing = Step(
                 run_id=self._run.pk,
@@ -450,7 +449,7 @@ class StepAPI:
             run = self._lock_owned()
             if run is not None:
                 step.status = StepStatus.FAILED
-                step.finished_at = timezone.now()
+                step.finished_at = clock.now()
                 step.error = {
                     "code": RunErrorCode.STEP_CRASHED,
                     "stepId": step.step_id,
@@ -496,7 +495,7 @@ class StepAPI:
         """Record a completed step. On PostgreSQL and while the run is plainly ours (lease,
         no cancel, within its deadline) that is one statement; otherwise the locking path
         finds out what happened (cancel, timeout, lease lost) and records that instead."""
-        now = timezone.now()
+        now = clock.now()
         _mark_completed(step, output, now)
         events = self._outcome_events(step, event_type, extra, quiet)
         if _sql.available() and not self._past_deadline(now):
@@ -541,7 +540,7 @@ class StepAPI:
         quiet: bool = False,
     ) -> None:
         """Record a completed step on a run the caller locked (inside its transaction)."""
-        _mark_completed(step, output, timezone.now())
+        _mark_completed(step, output, clock.now())
         self._write_completed(run, step, self._outcome_events(step, event_type, extra, quiet))
 
     def _write_completed(self, run: Run, step: Step, events: list[Ev]) -> None:
@@ -570,7 +569,7 @@ class StepAPI:
                 step.error = error_dict(exc, step_id=step.step_id)
                 final = isinstance(exc, NonRetriableError) or step.attempts > retries
                 step.status = StepStatus.FAILED if final else StepStatus.RUNNING
-                step.finished_at = timezone.now() if final else None
+                step.finished_at = clock.now() if final else None
                 _save_step(step)
                 run.interruptions = 0
                 event = {"attempt": step.attempts, "error": public_error(step.error)}
@@ -588,7 +587,7 @@ class StepAPI:
                 else:
                     delay = retry_delay(exc, self._function.options, step.attempts)
                     run.status = RunStatus.QUEUED
-                    run.wake_at = timezone.now() + timedelta(seconds=delay)
+                    run.wake_at = clock.now() + timedelta(seconds=delay)
                     run.lease_owner, run.lease_expires_at = "", None
                     append(
                         run,
@@ -679,7 +678,7 @@ class StepAPI:
                     wait_event=wait_event,
                     wait_match=wait_match,
                     child_run=extra.get("child_run"),
-                    started_at=timezone.now(),
+                    started_at=clock.now(),
                 )
                 event.payload.update(extra.get("payload", {}))
                 run.status = status
@@ -706,7 +705,7 @@ def ensure_json(step_id: str, value: Any) -> str:
 def retry_delay(exc: Exception, options: _registry.FunctionOptions, attempt: int) -> float:
     if isinstance(exc, RetryAfter):
         if exc.at is not None:
-            return max(0.0, (exc.at - timezone.now()).total_seconds())
+            return max(0.0, (exc.at - clock.now()).total_seconds())
         if exc.seconds is not None:
             return max(0.0, float(exc.seconds))
     return options.backoff(attempt)

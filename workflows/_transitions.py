@@ -12,9 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
-from workflows import _enqueue
+from workflows import _enqueue, clock
 from workflows._state import Ev, append, locked_run
 from workflows.codes import RunErrorCode
 from workflows.models import Approval, ApprovalStatus, Run, RunStatus, Step, StepStatus
@@ -24,7 +23,7 @@ def fail_run(run: Run, error: dict[str, Any], events: list[Ev]) -> None:
     """Mark a locked run failed (with its events) and tell a waiting parent after commit."""
     run.status = RunStatus.FAILED
     run.error = error
-    run.finished_at = timezone.now()
+    run.finished_at = clock.now()
     run.lease_owner, run.lease_expires_at = "", None
     run.wake_at = None
     append(
@@ -56,7 +55,7 @@ def notify_parent(child_id: str) -> None:
         )
         if parent is None or step is None or not child.is_finished:
             return
-        now = timezone.now()
+        now = clock.now()
         if child.status == RunStatus.COMPLETED:
             step.status, step.output = StepStatus.COMPLETED, child.output
             event = Ev("step.completed", step.step_id, {"childRunId": child.pk})

@@ -9,12 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from pydantic import ValidationError
 
 from rawr_site.contract.errors import RawrError, bad_request
 from rawr_site.contract.procedure import validation_issues
-from workflows import _enqueue, _registry, _sql
+from workflows import _enqueue, _registry, _sql, clock
 from workflows._state import Ev, append, locked_run
 from workflows.codes import FUNCTION_NOT_FOUND, INVALID_RUN_ID, RUN_ID_CONFLICT
 from workflows.ids import is_safe_id, new_run_id
@@ -113,7 +112,7 @@ def trigger(
     )
     if _sql.available():
         # One statement: the run and ``run.queued``, or nothing when the id / key exists.
-        run.enqueued_at = timezone.now()  # stamped now; un-stamped if the send fails
+        run.enqueued_at = clock.now()  # stamped now; un-stamped if the send fails
         if not _sql.insert_run(run, queued):
             return Triggered(_existing_or_conflict(function, run_id, idempotency_key), False)
         _enqueue.enqueue_on_commit(run, stamped=True)
@@ -219,7 +218,7 @@ def event_send(
                 continue
             step.status = StepStatus.COMPLETED
             step.output = {"id": event.id, "name": name, "data": data}
-            step.finished_at = timezone.now()
+            step.finished_at = clock.now()
             step.save(update_fields=["status", "output", "finished_at"])
             events = [Ev("step.completed", step.step_id, {"eventId": event.id, "by": sent_by})]
             if run.status == RunStatus.WAITING:

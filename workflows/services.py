@@ -10,10 +10,9 @@ import json
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
 from rawr_site.contract.errors import RawrError
-from workflows import _enqueue
+from workflows import _enqueue, clock
 from workflows._state import Ev, append, locked_run
 from workflows._transitions import close_approvals, notify_parent
 from workflows._triggers import Triggered, event_send, trigger
@@ -74,13 +73,13 @@ def run_cancel(*, run_id: str, by: str) -> Run:
             )
         if run.cancel_requested_at is not None:
             return run
-        run.cancel_requested_at = timezone.now()
+        run.cancel_requested_at = clock.now()
         run.cancelled_by = by
         if run.status == RunStatus.RUNNING:
             append(run, [Ev("run.cancel_requested", payload={"by": by})])
             return run
         run.status = RunStatus.CANCELLED
-        run.finished_at = timezone.now()
+        run.finished_at = clock.now()
         run.wake_at = None
         closed = close_approvals(run, ApprovalStatus.CANCELLED)
         append(run, [*closed, Ev("run.cancelled", payload={"by": by})])
@@ -197,7 +196,7 @@ def approval_decide(*, approval_id: str, decision: str, payload: Any = None, by:
                 f"Approval {approval_id} is {approval.status}, not pending",
                 data={"approvalId": approval_id, "status": approval.status, "runId": run.pk},
             )
-        now = timezone.now()
+        now = clock.now()
         approval.status = (
             ApprovalStatus.APPROVED if decision == "approve" else ApprovalStatus.REJECTED
         )

@@ -15,9 +15,8 @@ from celery import current_app
 from django.conf import settings
 from django.db import close_old_connections, transaction
 from django.db.models import F, Q
-from django.utils import timezone
 
-from workflows import _enqueue
+from workflows import _enqueue, clock
 from workflows.models import Run, RunStatus
 
 logger = logging.getLogger("workflows.sweeper")
@@ -39,7 +38,7 @@ def due_runs_filter(now, grace: timedelta) -> Q:
 
 def sweep(*, grace_seconds: float | None = None) -> int:
     """Send one message for every due run that has none in flight. Returns how many."""
-    now = timezone.now()
+    now = clock.now()
     grace = timedelta(
         seconds=settings.RAWR_SWEEP_GRACE_SECONDS if grace_seconds is None else grace_seconds
     )

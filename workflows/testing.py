@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from types import ModuleType
 
 import pytest
-from django.utils import timezone
 
+from workflows import clock as runtime_clock
 from workflows._inline import clear, pending
 
-__all__ = ["clear", "drain", "inline_dispatch", "pending"]
+__all__ = ["clear", "clock", "drain", "inline_dispatch", "pending"]
 
 
 def drain(*, max_executions: int = 1000, now: datetime | None = None) -> int:
@@ -25,7 +26,7 @@ def drain(*, max_executions: int = 1000, now: datetime | None = None) -> int:
 
     executions = 0
     while executions < max_executions:
-        current = now or timezone.now()
+        current = now or runtime_clock.now()
         due = [item for item in pending if item[1] is None or item[1] <= current]
         if not due:
             return executions
@@ -43,3 +44,12 @@ def inline_dispatch(settings) -> Iterator[None]:
     clear()
     yield
     clear()
+
+
+@pytest.fixture
+def clock() -> Iterator[ModuleType]:
+    """The runtime's clock: ``clock.advance(60)`` makes a sleep, timeout or backoff due
+    without waiting. Back to real time after the test."""
+    runtime_clock.reset()
+    yield runtime_clock
+    runtime_clock.reset()

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import copy
-import time
 from datetime import datetime
 
 import pytest
@@ -13,11 +12,18 @@ from coordination.client import coordination
 from coordination.examples import example_documents
 from rawr_site.contract import RawrError
 from workflows import approval_decide
+from workflows import clock as runtime_clock
 from workflows.models import Approval, ApprovalStatus, Run
 from workflows.selectors import approval_pending_for_run
 from workflows.testing import drain
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("inline_dispatch")]
+
+
+@pytest.fixture(autouse=True)
+def _moved_clock(clock):
+    """Due times come from the runtime's clock: tests move it instead of sleeping."""
+    return clock
 
 
 def _fanout(timeout: int | None = 86400) -> str:
@@ -107,7 +113,7 @@ def test_deciding_the_desk_through_the_generic_service_resumes_the_run_like_appr
 def test_a_timed_out_desk_expires_its_approval_and_can_no_longer_be_approved() -> None:
     run_id = _fanout(timeout=1)
     approval = approval_pending_for_run(run_id=run_id)
-    time.sleep(1.05)
+    runtime_clock.advance(1.05)
     drain()
     assert Approval.objects.get(pk=approval.pk).status == ApprovalStatus.EXPIRED
     assert coordination.getRunStatus({"runId": run_id}).run.status == "failed"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import time
 
 import pytest
 from django.contrib.admin.utils import quote
@@ -13,10 +12,17 @@ from coordination.desks import temporarily_registered as desk_registered
 from coordination.examples import example_documents
 from coordination.selectors import memory_read
 from rawr_site.contract import RawrError
+from workflows import clock as runtime_clock
 from workflows.models import Run
 from workflows.testing import drain
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("inline_dispatch")]
+
+
+@pytest.fixture(autouse=True)
+def _moved_clock(clock):
+    """Due times come from the runtime's clock: tests move it instead of sleeping."""
+    return clock
 
 
 def _example(workflow_id: str) -> dict:
@@ -145,7 +151,7 @@ def test_human_wait_timeout_fails_the_desk() -> None:
     coordination.saveWorkflow({"workflow": doc})
     run_id = coordination.queueRun({"workflowId": "fanout-approval"}).run.run_id
     drain()
-    time.sleep(1.05)
+    runtime_clock.advance(1.05)
     drain()
     run = coordination.getRunStatus({"runId": run_id}).run
     assert run.status == "failed" and "timed out" in run.error

@@ -5,7 +5,6 @@ Runs execute in-process through the real engine (``workflows.testing.drain``).
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from contextlib import ExitStack
 from datetime import timedelta
@@ -18,6 +17,7 @@ from rawr_site.contract import RawrError
 from tests.conftest import csrf_headers
 from tests.factories import StaffUserFactory, UserFactory, issue_key
 from tests.factories import staff_client as _staff
+from workflows import clock as runtime_clock
 from workflows import durable_function, run_cancel, temporarily_registered, trigger
 from workflows.models import Approval, ApprovalStatus, Run, Step
 from workflows.selectors import approval_pending_for_run, approvals_pending
@@ -25,6 +25,13 @@ from workflows.services import approval_decide
 from workflows.testing import drain
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _moved_clock(clock):
+    """Due times come from the runtime's clock: tests move it instead of sleeping."""
+    return clock
+
 
 calls: Counter[str] = Counter()
 JSON = {"content_type": "application/json"}
@@ -177,7 +184,7 @@ def test_timeout_returns_none_and_expires_the_approval() -> None:
     drain(now=timezone.now())  # only the start, never the wake-up (however slow this is)
     approval = approval_pending_for_run(run_id=run.pk)
     assert approval.timeout_at is not None
-    time.sleep(0.12)
+    runtime_clock.advance(0.12)
     drain()
     run.refresh_from_db()
     assert run.status == "completed" and run.output == {"got": None}
@@ -214,7 +221,7 @@ def test_a_run_that_fails_while_waiting_expires_its_approval() -> None:
         drain(now=timezone.now())  # only the start, never the wake-up
     approval = approval_pending_for_run(run_id=run.pk)
     assert approval is not None
-    time.sleep(0.12)
+    runtime_clock.advance(0.12)
     drain()
     run.refresh_from_db()
     assert run.status == "failed" and run.error["code"] == "FUNCTION_NOT_FOUND"

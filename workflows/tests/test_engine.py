@@ -6,7 +6,6 @@ the pending executions like a worker would.
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 import pytest
@@ -23,10 +22,18 @@ from workflows import (
     temporarily_registered,
     trigger,
 )
+from workflows import clock as runtime_clock
 from workflows.models import Event, Run, Step
 from workflows.testing import drain, pending
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _moved_clock(clock):
+    """Due times come from the runtime's clock: tests move it instead of sleeping."""
+    return clock
+
 
 calls: Counter[str] = Counter()
 
@@ -94,7 +101,7 @@ def test_failing_step_retries_with_backoff_and_earlier_steps_are_not_rerun() -> 
         run = trigger("t.flaky").run
         for _ in range(5):
             drain()
-            time.sleep(0.03)
+            runtime_clock.advance(0.03)
     run.refresh_from_db()
     assert run.status == "completed" and run.output == "ok"
     assert calls == {"first": 1, "second": 3}
@@ -152,7 +159,7 @@ def test_retry_after_reschedules_the_step_at_the_given_delay() -> None:
         drain()
         run.refresh_from_db()
         assert run.status == "queued" and run.wake_at is not None
-        time.sleep(0.31)
+        runtime_clock.advance(0.31)
         drain()
     run.refresh_from_db()
     assert run.status == "completed"
@@ -186,7 +193,7 @@ def test_changed_step_sequence_on_replay_fails_as_non_deterministic() -> None:
         run = trigger("t.nondet").run
         drain()
         flip["value"] = "b"
-        time.sleep(0.31)
+        runtime_clock.advance(0.31)
         drain()
     run.refresh_from_db()
     assert run.status == "failed" and run.error["code"] == "NON_DETERMINISTIC"
@@ -206,7 +213,7 @@ def test_sleep_parks_the_run_and_resumes_it_when_due() -> None:
         run.refresh_from_db()
         assert run.status == "sleeping" and run.lease_owner == ""
         assert drain() == 0, "not due yet: nothing executes"
-        time.sleep(0.41)
+        runtime_clock.advance(0.41)
         drain()
     run.refresh_from_db()
     assert run.status == "completed"
@@ -248,7 +255,7 @@ def test_wait_for_event_times_out_with_none() -> None:
     with _registered(waits):
         run = trigger("t.timeout").run
         drain()
-        time.sleep(0.12)
+        runtime_clock.advance(0.12)
         drain()
     run.refresh_from_db()
     assert run.status == "completed" and run.output == {"got": None}
@@ -302,7 +309,7 @@ def test_send_event_step_is_sent_once_across_replays() -> None:
     with _registered(sender):
         run = trigger("t.sender").run
         drain()
-        time.sleep(0.02)
+        runtime_clock.advance(0.02)
         drain()
     run.refresh_from_db()
     assert run.status == "completed"
@@ -530,7 +537,7 @@ def test_retry_gives_a_timed_out_run_a_fresh_clock() -> None:
         step.run("first", _work, "first")
         calls["slow"] += 1
         if calls["slow"] == 1:
-            time.sleep(0.25)  # only the first execution overruns the 0.2 s budget
+            runtime_clock.advance(0.25)  # only the first execution overruns the 0.2 s budget
         return step.run("second", _work, "second")
 
     with _registered(slowpoke):

@@ -121,7 +121,9 @@ class ApiErrorShapeMiddleware:
     """Under ``/rpc`` and ``/api`` every error is the JSON error object, whoever produced it.
 
     Django's own 404/405/500, a CSRF 403 or a stray DRF ``{"detail": ...}`` are rewritten
-    here, so clients never see HTML or an unknown shape.
+    here, so clients never see HTML or an unknown shape. A view that fails because the
+    database refused a connection is a 503 with ``Retry-After`` on every path, the console's
+    included (``rawr_site.unavailable``).
     """
 
     def __init__(self, get_response: Handler) -> None:

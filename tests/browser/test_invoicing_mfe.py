@@ -5,7 +5,8 @@ is refused by the form from the contract's JSON Schema, and no request leaves th
 starts the approval run and sees it wait; staff approve it in the console inbox; the MFE,
 without a reload, shows it sent. The worker emailed it (Django's file backend in the
 worker's temp dir: ``WorkerProcess.sent_mail``) and the search MFE finds it by customer.
-Back/forward between the two MFEs restores each one's sub-route.
+Back/forward between the two MFEs restores each one's sub-route. A rejection reaches an
+open invoice page the same way, with its reason.
 
 ``RAWR_SCREENSHOTS=docs/mfe`` writes the screenshots there (default: the test's tmp dir).
 """
@@ -23,10 +24,12 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, Request, expect
 
+from capabilities.invoicing.client import invoicing
 from capabilities.invoicing.models import Invoice
 from capabilities.search.client import search
 from tests.browser.conftest import STAFF_PASSWORD, TIMEOUT_MS
 from tests.factories import UserFactory
+from workflows import approval_decide
 from workflows.selectors import approval_pending_for_run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -217,3 +220,32 @@ def test_an_unknown_invoice_reaches_the_mfe_as_an_orpc_error_with_code_and_data(
     [answer] = [a for a in answers if a.url.split("?")[0].endswith("/rpc/invoicing/getInvoice")]
     assert answer.status == 404
     assert answer.json()["json"]["defined"] is True  # the oRPC RPC error envelope
+
+
+def test_a_rejection_reaches_the_open_invoice_page_with_its_reason(
+    user_page: Page, celery_worker_process
+) -> None:
+    invoice_id = invoicing.createInvoice(
+        customer="Wombat Shipping",
+        email="ap@wombat.example",
+        currency="GBP",
+        lines=[{"description": "Crates", "quantity": 3, "unitPrice": "9.99"}],
+    ).invoice.invoice_id
+    page = user_page
+    page.goto(f"/rawr/invoicing/invoices/{invoice_id}")
+    article = page.locator(f'article[data-invoice-id="{invoice_id}"]')
+    expect(article.locator(".total")).to_have_text("29.97 GBP")
+    article.get_by_role("button", name="Start approval").click()
+    status = article.get_by_role("status", name="Approval status")
+    expect(status).to_have_text("Waiting for approval", timeout=WORKER_MS)
+    run_id = article.get_by_role("region", name="Approval").get_attribute("data-run-id")
+    approval = approval_pending_for_run(run_id=run_id)
+
+    approval_decide(
+        approval_id=approval.pk, decision="reject", payload={"reason": "Wrong VAT"}, by="user:boss"
+    )
+
+    expect(status).to_have_text("Rejected: Wrong VAT", timeout=WORKER_MS)
+    expect(article.locator(".badge")).to_have_text("Rejected")
+    assert Invoice.objects.get(pk=invoice_id).rejection_reason == "Wrong VAT"
+    assert not [m for m in celery_worker_process.sent_mail() if m["X-Rawr-Invoice"] == invoice_id]

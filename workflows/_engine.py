@@ -21,7 +21,7 @@ from workflows._steps import StepAPI, ensure_json, error_dict, retry_delay
 from workflows._transitions import fail_run, notify_parent, public_error
 from workflows.codes import RunErrorCode
 from workflows.errors import NonRetriableError, _Stop, _Suspend
-from workflows.models import Run, RunStatus
+from workflows.models import Run, RunStatus, Step
 
 logger = logging.getLogger("workflows.engine")
 
@@ -44,9 +44,10 @@ class RunContext:
 # -- execution --------------------------------------------------------------------------
 def execute(run_id: str, worker: str) -> str:
     """Execute one slice of a run. Returns what happened (for logs and task results)."""
-    run = claim(run_id, worker)
-    if run is None:
+    claimed = claim(run_id, worker)
+    if claimed is None or claimed.run is None:
         return "skipped"
+    run = claimed.run
     function = _registry.get_function(run.function_id)
     if function is None:
         _finish_failed(
@@ -59,15 +60,19 @@ def execute(run_id: str, worker: str) -> str:
         return "failed"
     keeper = LeaseKeeper(run.pk, worker).start()
     try:
-        return _execute_body(run, function, worker, keeper)
+        return _execute_body(run, function, worker, keeper, claimed.steps)
     finally:
         keeper.stop()
 
 
 def _execute_body(
-    run: Run, function: _registry.DurableFunction, worker: str, keeper: LeaseKeeper
+    run: Run,
+    function: _registry.DurableFunction,
+    worker: str,
+    keeper: LeaseKeeper,
+    steps: list[Step] | None,
 ) -> str:
-    step = StepAPI(run, function, worker, keeper)
+    step = StepAPI(run, function, worker, keeper, steps=steps)
     try:
         ctx = RunContext(
             run_id=run.pk,

@@ -41,18 +41,20 @@ def _claimable(run: Run, now: datetime) -> bool:
     return False
 
 
-def claim(run_id: str, worker: str) -> Run | None:
+def claim(run_id: str, worker: str) -> _sql.Claimed | None:
     """Take the lease on a due run. ``None``: not ours to run (not due, or someone has it).
 
-    On PostgreSQL one statement claims and writes ``run.started``/``run.resumed``; runs of
-    functions with a concurrency limit (and every run on SQLite) take the locking path.
+    On PostgreSQL one statement claims, writes ``run.started``/``run.resumed`` and returns
+    the run with its memoized steps; runs of functions with a concurrency limit (and every
+    run on SQLite) take the locking path, and their steps are read by ``StepAPI``.
     """
     now = clock.now()
     if _sql.available():
         claimed = _sql.claim(run_id, worker, now, lease_until(now))
         if claimed is None or not claimed.limited:
-            return claimed.run if claimed is not None else None
-    return _claim_locked(run_id, worker, now)
+            return claimed if claimed is not None and claimed.run is not None else None
+    run = _claim_locked(run_id, worker, now)
+    return _sql.Claimed(run, "") if run is not None else None
 
 
 def _claim_locked(run_id: str, worker: str, now: datetime) -> Run | None:

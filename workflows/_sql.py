@@ -69,6 +69,24 @@ def _run_from_row(row: Sequence[Any]) -> Run:
     return Run.from_db(connection.alias, [f.attname for f in _RUN_FIELDS], values)
 
 
+_STEP_FIELDS = list(Step._meta.concrete_fields)
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _step_from_json(item: dict[str, Any]) -> Step:
+    """A ``Step`` from its ``row_to_json`` form (JSON columns nested, times as ISO text)."""
+    values = []
+    for field in _STEP_FIELDS:
+        value = item.get(field.column)
+        if value is not None and field.get_internal_type() == "DateTimeField":
+            value = datetime.fromisoformat(value)
+        values.append(value)
+    return Step.from_db(connection.alias, [f.attname for f in _STEP_FIELDS], values)
+
+
 # -- trigger ----------------------------------------------------------------------------
 def insert_run(run: Run, queued: Ev) -> bool:
     """Insert ``run`` and its ``run.queued`` row (seq 1). False: a unique key already exists
@@ -102,6 +120,8 @@ class Claimed:
     run: Run | None
     previous_status: str
     limited: bool = False
+    #: The run's recorded steps (the memo), loaded by the claim itself.
+    steps: list[Step] | None = None
 
 
 def claim(run_id: str, worker: str, now: datetime, lease_until: datetime) -> Claimed | None:
@@ -131,7 +151,9 @@ def claim(run_id: str, worker: str, now: datetime, lease_until: datetime) -> Cla
         "THEN jsonb_build_object('worker', r.lease_owner, 'attempt', r.attempt) "
         "ELSE jsonb_build_object('worker', r.lease_owner, 'attempt', r.attempt, "
         "'from', r.previous) END, r.correlation_id, %s FROM r) "
-        "SELECT old.function_id, r.* FROM old LEFT JOIN r ON true"
+        # The memo in the same round trip: every recorded step of the run, in order.
+        f"SELECT old.function_id, (SELECT COALESCE(json_agg(s ORDER BY s.position), '[]') "
+        f"FROM {STEP} AS s WHERE s.run_id = r.id), r.* FROM old LEFT JOIN r ON true"
     )
     params = [run_id, worker, lease_until, now, now, list(limited), now, now, now]
     with connection.cursor() as cursor:
@@ -139,10 +161,14 @@ def claim(run_id: str, worker: str, now: datetime, lease_until: datetime) -> Cla
         row = cursor.fetchone()
     if row is None:
         return None  # no such run
-    function_id, row = row[0], row[1:]
+    function_id, steps, row = row[0], row[1], row[2:]
     if row[0] is None:  # not claimed: not due, someone holds it, or its function is limited
         return Claimed(None, "", limited=function_id in limited)
-    return Claimed(_run_from_row(row), previous_status=row[len(_RUN_FIELDS)])
+    return Claimed(
+        _run_from_row(row),
+        previous_status=row[len(_RUN_FIELDS)],
+        steps=[_step_from_json(item) for item in _json(steps)],
+    )
 
 
 # -- steps ------------------------------------------------------------------------------

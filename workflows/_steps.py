@@ -55,13 +55,16 @@ class StepAPI:
         function: _registry.DurableFunction,
         worker: str,
         keeper: LeaseKeeper | None = None,
+        *,
+        steps: list[Step] | None = None,
     ) -> None:
         self._run = run
         self._function = function
         self._worker = worker
         self._keeper = keeper
-        # One query: every recorded step of the run (the memo a replay reads from).
-        self._steps: dict[str, Step] = {s.step_id: s for s in run.steps.all()}
+        # The memo a replay reads from: loaded by the claim, or here in one query.
+        recorded = steps if steps is not None else list(run.steps.all())
+        self._steps: dict[str, Step] = {s.step_id: s for s in recorded}
         self._recorded_at = {s.position: s.step_id for s in self._steps.values()}
         self._position = 0
         self._seen: set[str] = set()

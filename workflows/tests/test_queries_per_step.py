@@ -1,7 +1,7 @@
 """How many statements the runtime sends: the counts are the design, written down here.
 
 On PostgreSQL a trigger is one statement (the run and its ``run.queued``), a claim is one
-(``UPDATE … RETURNING`` that also writes ``run.started``), loading the memo is one, a
+(``UPDATE … RETURNING`` that also writes ``run.started`` and reads the memo), a
 completed step is one (step row, ``step.started`` + ``step.completed``, the run's ``seq``
 and lease, ownership checked in the same ``UPDATE``), a memoized step is none, and
 finishing the run is one. If a change makes any of these grow, this test says by how much.
@@ -34,7 +34,7 @@ def _statements(action: Callable[[], object]) -> list[str]:
     return [query["sql"] for query in captured.captured_queries]
 
 
-def test_trigger_is_one_statement_and_a_ten_step_run_is_thirteen(inline_dispatch) -> None:
+def test_trigger_is_one_statement_and_a_ten_step_run_is_twelve(inline_dispatch) -> None:
     @durable_function("t.q.ten", retries=0)
     def ten(ctx, step):
         return [step.run(f"s{i}", lambda i=i: i) for i in range(STEPS)]
@@ -48,8 +48,8 @@ def test_trigger_is_one_statement_and_a_ten_step_run_is_thirteen(inline_dispatch
 
         executed = _statements(lambda: execute(run.pk, "w-1"))
 
-    # claim 1 + memo 1 + one per step + run.completed 1
-    assert len(executed) == 1 + 1 + STEPS + 1, "\n".join(executed)
+    # the claim (which also loads the memo) 1 + one per step + run.completed 1
+    assert len(executed) == 1 + STEPS + 1, "\n".join(executed)
     run.refresh_from_db()
     assert run.status == "completed" and run.output == list(range(STEPS))
     types = list(TimelineEvent.objects.filter(run=run).values_list("type", flat=True))
@@ -84,8 +84,8 @@ def test_a_replay_reads_memoized_steps_without_a_statement_each(inline_dispatch)
         assert execute(run.pk, "w-1") == "parked"  # ten steps done, flaky retried
         replayed = _statements(lambda: execute(run.pk, "w-2"))
 
-    # claim 1 + memo 1 + 0 for ten memoized steps + flaky 1 + run.completed 1
-    assert len(replayed) == 4, "\n".join(replayed)
+    # the claim with the memo 1 + 0 for ten memoized steps + flaky 1 + run.completed 1
+    assert len(replayed) == 3, "\n".join(replayed)
     run.refresh_from_db()
     assert run.status == "completed" and run.output[-1] == "ok"
 

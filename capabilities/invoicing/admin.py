@@ -21,6 +21,10 @@ class InvoiceLineInline(admin.TabularInline):
     extra = 0
     can_delete = False
 
+    def has_view_permission(self, request, obj=None) -> bool:
+        # Lines are part of the invoice: whoever may view invoices sees them.
+        return request.user.has_perm("invoicing.view_invoice")
+
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 

@@ -204,9 +204,14 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = RAWR_MAX_BODY_BYTES
 
 # --- Email -----------------------------------------------------------------------------
 # The console backend prints mail (make run); tests use locmem (pytest-django sets it),
-# workers started by tests a file backend in their temp dir. EMAIL_* configure SMTP.
+# workers started by tests a file backend in their temp dir; the SMTP backend uses EMAIL_HOST...
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(RAWR_DATA_DIR / "mail"))
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = _env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("EMAIL_USE_TLS")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "RAWR HQ <invoices@rawr-hq.invalid>")
 
 # --- API surfaces ---------------------------------------------------------------------

@@ -7,7 +7,10 @@ from collections.abc import Iterator
 import pytest
 from django.core.cache import cache
 
-pytest_plugins = ["workflows.testing"]  # the ``inline_dispatch`` fixture, for every test
+# For every test package (capabilities' own tests included), each registered once so the
+# session shares one Celery worker and one Chromium: ``inline_dispatch`` (workflows.testing),
+# the real-worker fixtures (tests/workers.py) and the browser fixtures (tests/browser/fixtures.py).
+pytest_plugins = ["workflows.testing", "tests.workers", "tests.browser.fixtures"]
 
 
 @pytest.fixture(autouse=True)

@@ -7,9 +7,6 @@ from django.test import Client
 
 from tests.factories import UserFactory, issue_key
 
-# Real-worker fixtures, defined once for every test package (see tests/workers.py).
-from tests.workers import celery_worker_process, dedicated_worker, redis_server  # noqa: F401
-
 
 @pytest.fixture
 def user(db):

@@ -249,3 +249,34 @@ def test_a_rejection_reaches_the_open_invoice_page_with_its_reason(
     expect(article.locator(".badge")).to_have_text("Rejected")
     assert Invoice.objects.get(pk=invoice_id).rejection_reason == "Wrong VAT"
     assert not [m for m in celery_worker_process.sent_mail() if m["X-Rawr-Invoice"] == invoice_id]
+
+
+def test_the_form_explains_each_rule_of_the_schema_and_sends_nothing(user_page: Page) -> None:
+    page = user_page
+    rpc: list[Request] = []
+    page.on("request", lambda request: rpc.append(request) if "/rpc/" in request.url else None)
+    page.goto("/rawr/invoicing/new")
+    form = page.get_by_role("form", name="New invoice")
+    form.get_by_label("Line 1 quantity").fill("0")
+    form.get_by_role("button", name="Create invoice").click()
+    problems = form.get_by_role("alert", name="Problems").locator("li")
+    expect(problems).to_have_text(
+        [
+            "Customer: is required",
+            "Email: is required",
+            "Line 1 description: is required",
+            "Line 1 quantity: must be a whole number from 1 to 100000",
+            "Line 1 unit price: is required",
+        ]
+    )
+    form.get_by_label("Email").fill("not an email")
+    form.get_by_label("Line 1 unit price").fill("-3")
+    form.get_by_role("button", name="Create invoice").click()
+    expect(problems.filter(has_text="Email")).to_have_text(
+        "Email: must be an email address, e.g. name@example.com"
+    )
+    expect(problems.filter(has_text="unit price")).to_have_text(
+        "Line 1 unit price: must be a positive amount with at most 2 decimals, e.g. 12.50"
+    )
+    page.wait_for_timeout(300)
+    assert rpc == [], [r.url for r in rpc]

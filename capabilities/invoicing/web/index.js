@@ -105,11 +105,28 @@ function schemaAt (root, path) {
   return resolve(node)
 }
 
-function explain (schema, issue) {
+function valueAt (value, path) {
+  return String(path).split('.').filter(Boolean).reduce((v, part) => (v == null ? v : v[part]), value)
+}
+
+// A validator's words ("String does not match pattern.") said from the schema node itself,
+// so the form explains the contract's rule without restating it.
+function explain (schema, issue, value) {
   const node = schemaAt(schema, issue.path)
-  const hint = node?.description?.replace(/^[^:]*:\s*/, '').replace(/\s*\(.*\)\.?$/, '')
-  // The schema's own words where it has them ("a positive amount with at most 2 decimals").
-  const message = issue.path.endsWith('unitPrice') && hint ? `must be ${hint}` : issue.message
+  let message = issue.message
+  const given = valueAt(value, issue.path)
+  if (given === '' || given == null) {
+    message = 'is required'
+  } else if (node?.anyOf && node.description) {
+    // "Unit price: a positive amount with at most 2 decimals, e.g. 12.50 (...)."
+    message = 'must be ' + node.description.replace(/^[^:]*:\s*/, '').replace(/\s*\(.*\)\.?$/, '')
+  } else if (node?.type === 'integer') {
+    message = `must be a whole number from ${node.minimum ?? '…'} to ${node.maximum ?? '…'}`
+  } else if (node?.format === 'email') {
+    message = 'must be an email address, e.g. name@example.com'
+  } else if (node?.type === 'array' && node.minItems) {
+    message = `needs at least ${node.minItems}`
+  }
   return `${fieldName(issue.path)}: ${message}`
 }
 
@@ -291,7 +308,7 @@ export function mount (element, ctx) {
       // The contract's own JSON Schema: a bad amount is refused here, before any request.
       const issues = ctx.validate(schemas.createInvoice.input, invoice)
       if (issues.length) {
-        show(issues.map((issue) => explain(schemas.createInvoice.input, issue)))
+        show(issues.map((issue) => explain(schemas.createInvoice.input, issue, invoice)))
         for (const issue of issues) control(issue.path)?.setAttribute('aria-invalid', 'true')
         form.dataset.state = 'invalid'
         return

@@ -26,10 +26,11 @@ from playwright.sync_api import Browser, Page, Request, expect
 
 from capabilities.invoicing.client import invoicing
 from capabilities.invoicing.models import Invoice
+from capabilities.invoicing.services import invoice_submit_for_approval
 from capabilities.search.client import search
 from tests.browser.conftest import STAFF_PASSWORD, TIMEOUT_MS
 from tests.factories import UserFactory
-from workflows import approval_decide
+from workflows import approval_decide, trigger
 from workflows.selectors import approval_pending_for_run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -253,10 +254,11 @@ def test_a_rejection_reaches_the_open_invoice_page_with_its_reason(
 
 def test_the_form_explains_each_rule_of_the_schema_and_sends_nothing(user_page: Page) -> None:
     page = user_page
-    rpc: list[Request] = []
-    page.on("request", lambda request: rpc.append(request) if "/rpc/" in request.url else None)
     page.goto("/rawr/invoicing/new")
     form = page.get_by_role("form", name="New invoice")
+    expect(form).to_be_visible()
+    rpc: list[Request] = []
+    page.on("request", lambda request: rpc.append(request) if "/rpc/" in request.url else None)
     form.get_by_label("Line 1 quantity").fill("0")
     form.get_by_role("button", name="Create invoice").click()
     problems = form.get_by_role("alert", name="Problems").locator("li")
@@ -280,3 +282,24 @@ def test_the_form_explains_each_rule_of_the_schema_and_sends_nothing(user_page: 
     )
     page.wait_for_timeout(300)
     assert rpc == [], [r.url for r in rpc]
+
+
+def test_someone_elses_approval_run_is_not_watched_but_the_page_still_says_the_status(
+    user_page: Page,
+) -> None:
+    invoice_id = invoicing.createInvoice(
+        customer="Dingo Dairy",
+        email="ap@dingo.example",
+        currency="EUR",
+        lines=[{"description": "Milk, l", "quantity": 100, "unitPrice": "0.89"}],
+    ).invoice.invoice_id
+    run = trigger("invoicing.approval", {"invoiceId": invoice_id}, principal="user:colleague").run
+    invoice_submit_for_approval(invoice_id=invoice_id, run_id=run.pk)
+
+    user_page.goto(f"/rawr/invoicing/invoices/{invoice_id}")
+    article = user_page.locator(f'article[data-invoice-id="{invoice_id}"]')
+    expect(article.get_by_role("status", name="Approval status")).to_have_text(
+        "Approval status unavailable (Awaiting approval)"
+    )
+    expect(article.get_by_role("alert")).to_have_attribute("data-error-code", "RUN_NOT_FOUND")
+    expect(article.get_by_role("button", name="Start approval")).to_be_hidden()

@@ -404,6 +404,7 @@ export function mount (element, ctx) {
 
     function follow (runId) {
       panel.dataset.runId = runId
+      state('following', 'Following the approval run…')
       const stop = ctx.runs.watch(runId, async (update) => {
         if (id !== renderId) return
         if (!update.finished) {
@@ -425,7 +426,10 @@ export function mount (element, ctx) {
         }
         await refresh()
       }, (error) => {
-        if (id === renderId) panel.append(problem(error))
+        // 404 RUN_NOT_FOUND for a run someone else started (only staff watch every run).
+        if (id !== renderId) return
+        state('unknown', `Approval status unavailable (${STATUS_TEXT[invoice.status] ?? invoice.status})`)
+        panel.append(problem(error))
       })
       stops.add(stop)
     }

@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from rawr_site.contract import Contract, ErrorSpec, Schema
-from workflows.codes import INVALID_RUN_ID, RUN_ID_CONFLICT, RUN_NOT_FOUND
+from workflows.codes import IDEMPOTENCY_KEY_REUSED, INVALID_RUN_ID, RUN_ID_CONFLICT, RUN_NOT_FOUND
 
 contract = Contract(
     "coordination",
@@ -202,12 +202,15 @@ contract.procedure(
     route=("POST", "/coordination/workflows/{workflowId}/run"),
     visibility="external",
     summary="Start a durable run of the workflow's current version",
-    description="Idempotent for a caller-supplied runId. The run pins the version it starts with.",
+    description="Idempotent for a caller-supplied runId, and for an `Idempotency-Key` of the "
+    "same caller and workflow (24 h; another body with the same key is 422). The run pins the "
+    "version it starts with.",
     errors=[
         INVALID_WORKFLOW_ID,
         INVALID_RUN_ID,
         WORKFLOW_NOT_FOUND,
         RUN_ID_CONFLICT,
+        IDEMPOTENCY_KEY_REUSED,
         RUN_QUEUE_FAILED,
     ],
 )

@@ -630,3 +630,32 @@ def test_run_id_of_another_workflow_is_run_id_conflict(http, surface) -> None:
         "RUN_ID_CONFLICT",
     )
     assert body["defined"] is True
+
+
+@pytest.mark.usefixtures("stored")
+def test_an_idempotency_key_is_scoped_to_the_caller_and_the_workflow(http: Surfaces) -> None:
+    def queue(client: Surfaces, workflow_id: str, body: dict[str, Any]):
+        path = PROCEDURES["queueRun"].published_path.replace("{workflowId}", workflow_id)
+        return client.client.post(
+            path,
+            json.dumps(body),
+            content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY="nightly-42",
+            **client.headers("api"),
+        )
+
+    first = queue(http, FANOUT, {"input": {"n": 1}})
+    assert first.status_code == 200, first.content
+    run_id = first.json()["run"]["runId"]
+    again = queue(http, FANOUT, {"input": {"n": 1}})
+    assert again.json()["run"]["runId"] == run_id  # same caller, workflow, body: same run
+    changed = queue(http, FANOUT, {"input": {"n": 2}})
+    assert (changed.status_code, changed.json()["code"]) == (422, "IDEMPOTENCY_KEY_REUSED")
+    other_workflow = queue(http, LINEAR, {"input": {"n": 1}})
+    assert other_workflow.status_code == 200
+    assert other_workflow.json()["run"]["runId"] != run_id
+    other_caller = Surfaces({"api": f"Bearer {issue_key(name='another integrator').secret}"})
+    theirs = queue(other_caller, FANOUT, {"input": {"n": 1}})
+    assert theirs.status_code == 200 and theirs.json()["run"]["runId"] != run_id
+    keyed = Run.objects.filter(idempotency_key="nightly-42")
+    assert keyed.count() == 3

@@ -18,6 +18,8 @@ _IMMUTABLE = {
     "capability",
     "input",
     "idempotency_key",
+    "idempotency_scope",
+    "input_fingerprint",
     "concurrency_key",
     "principal",
     "correlation_id",

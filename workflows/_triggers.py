@@ -4,10 +4,14 @@ and a running step (``step.invoke`` / ``step.send_event``) make, so they sit bel
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from pydantic import ValidationError
 
@@ -15,7 +19,12 @@ from rawr_site.contract.errors import RawrError, bad_request
 from rawr_site.contract.procedure import validation_issues
 from workflows import _enqueue, _registry, _sql, clock
 from workflows._state import Ev, append, locked_run
-from workflows.codes import FUNCTION_NOT_FOUND, INVALID_RUN_ID, RUN_ID_CONFLICT
+from workflows.codes import (
+    FUNCTION_NOT_FOUND,
+    IDEMPOTENCY_KEY_REUSED,
+    INVALID_RUN_ID,
+    RUN_ID_CONFLICT,
+)
 from workflows.ids import is_safe_id, new_run_id
 from workflows.models import (
     Event,
@@ -48,6 +57,7 @@ def trigger(
     *,
     run_id: str | None = None,
     idempotency_key: str | None = None,
+    idempotency_scope: str | None = None,
     principal: str = "system",
     correlation_id: str = "",
     parent_run: Run | None = None,
@@ -55,11 +65,19 @@ def trigger(
     replay_of: Run | None = None,
     use_idempotency: bool = True,
 ) -> Triggered:
-    """Create a queued run (+ ``run.queued``) in one transaction; enqueue after commit.
+    """Create a queued run (+ ``run.queued``) in one statement; enqueue after commit.
 
-    Idempotent: the same ``run_id`` or the same idempotency key (explicit, or computed by
-    the function's ``idempotency_key``) returns the existing run and enqueues nothing.
-    A ``run_id`` already used by another function is ``409 RUN_ID_CONFLICT``.
+    Idempotent by ``run_id`` (a run id taken by another caller or function is ``409
+    RUN_ID_CONFLICT``) and by idempotency key:
+
+    * an explicit key (the ``Idempotency-Key`` header) belongs to its caller:
+      ``idempotency_scope`` defaults to ``principal`` (coordination adds the workflow id).
+      Within the scope, the same key with the same input returns the first run; with
+      another input it is ``422 IDEMPOTENCY_KEY_REUSED``; after
+      ``RAWR_IDEMPOTENCY_WINDOW_SECONDS`` (24 h) the key is free again.
+    * a key the function computes from its input (``idempotency_key=`` on the function)
+      is function-wide: the function declares what "the same" means.
+
     ``use_idempotency=False`` (replays) always creates a new run.
     """
     function = _function_or_404(function_id)
@@ -76,9 +94,13 @@ def trigger(
         parsed.model_dump(mode="json", by_alias=True) if hasattr(parsed, "model_dump") else parsed
     )
     options = function.options
+    scope = fingerprint = ""
     if not use_idempotency:
         idempotency_key = None
-    elif idempotency_key is None and options.idempotency_key is not None:
+    elif idempotency_key is not None:
+        scope = idempotency_scope if idempotency_scope is not None else principal
+        fingerprint = input_fingerprint(stored_input)
+    elif options.idempotency_key is not None:
         idempotency_key = str(options.idempotency_key(parsed))
     if idempotency_key is not None and (not idempotency_key or len(idempotency_key) > 255):
         raise RawrError("BAD_REQUEST", 400, "Idempotency-Key must be 1-255 characters")
@@ -92,6 +114,8 @@ def trigger(
         capability=function.capability,
         input=stored_input,
         idempotency_key=idempotency_key or "",
+        idempotency_scope=scope[:300],
+        input_fingerprint=fingerprint,
         concurrency_key=concurrency_key,
         principal=principal,
         correlation_id=correlation_id,
@@ -110,54 +134,78 @@ def trigger(
             **({"replayOf": replay_of.pk} if replay_of else {}),
         },
     )
+    for _attempt in range(2):  # a second time only after freeing an expired key
+        if _insert(run, queued):
+            return Triggered(run, created=True)
+        existing = _existing(function, run)
+        if existing is None:  # the conflicting run was deleted in between: rare, retryable
+            raise RUN_ID_CONFLICT("A run with this id or key was just removed")
+        if run_id is not None and existing.pk == run_id:
+            if existing.principal != principal:
+                raise RUN_ID_CONFLICT(
+                    f"Run {run_id} was started by another caller", data={"runId": run_id}
+                )
+            return Triggered(existing, created=False)
+        if not (fingerprint and _expired(existing)):
+            break
+        # Past the window: the old run keeps its history, the key is free for this one.
+        Run.objects.filter(pk=existing.pk).update(idempotency_key="")
+    if fingerprint and existing.input_fingerprint and existing.input_fingerprint != fingerprint:
+        raise IDEMPOTENCY_KEY_REUSED(
+            "This Idempotency-Key was already used with a different request body",
+            data={"idempotencyKey": idempotency_key, "runId": existing.pk},
+        )
+    return Triggered(existing, created=False)
+
+
+def input_fingerprint(stored_input: Any) -> str:
+    """What "the same input" means for an explicit key: canonical JSON, hashed."""
+    canonical = json.dumps(stored_input, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _expired(run: Run) -> bool:
+    window = timedelta(seconds=float(settings.RAWR_IDEMPOTENCY_WINDOW_SECONDS))
+    return run.created_at < clock.now() - window
+
+
+def _insert(run: Run, queued: Ev) -> bool:
+    """Write the run and ``run.queued``; False when its id or key is taken (nothing written)."""
     if _sql.available():
         # One statement: the run and ``run.queued``, or nothing when the id / key exists.
         run.enqueued_at = clock.now()  # stamped now; un-stamped if the send fails
         if not _sql.insert_run(run, queued):
-            return Triggered(_existing_or_conflict(function, run_id, idempotency_key), False)
+            return False
         _enqueue.enqueue_on_commit(run, stamped=True)
-        return Triggered(run, created=True)
-    existing = _existing(function, run_id, idempotency_key)
-    if existing is not None:
-        return Triggered(existing, created=False)
+        return True
     try:
         with transaction.atomic():
             run.save(force_insert=True)
             append(run, [queued])
             _enqueue.enqueue_on_commit(run)
     except IntegrityError:
-        # A concurrent trigger with the same run id / key won the race: answer with its run.
-        existing = _existing(function, run_id, idempotency_key)
-        if existing is None:
-            raise
-        return Triggered(existing, created=False)
-    return Triggered(run, created=True)
+        run._state.adding = True
+        return False
+    return True
 
 
-def _existing_or_conflict(
-    function: _registry.DurableFunction, run_id: str | None, key: str | None
-) -> Run:
-    existing = _existing(function, run_id, key)
-    if existing is None:  # the conflicting run was deleted in between: rare, retryable
-        raise RUN_ID_CONFLICT("A run with this id or key was just removed")
-    return existing
-
-
-def _existing(
-    function: _registry.DurableFunction, run_id: str | None, key: str | None
-) -> Run | None:
-    if run_id is not None:
-        run = Run.objects.filter(pk=run_id).first()
-        if run is not None:
-            if run.function_id != function.id:
-                raise RUN_ID_CONFLICT(
-                    f"Run {run_id} already exists for another function",
-                    data={"runId": run_id, "functionId": run.function_id},
-                )
-            return run
-    if key is not None:
-        return Run.objects.filter(function_id=function.id, idempotency_key=key).first()
-    return None
+def _existing(function: _registry.DurableFunction, run: Run) -> Run | None:
+    """The run that holds ``run``'s id or idempotency key."""
+    taken = Run.objects.filter(pk=run.pk).first()
+    if taken is not None:
+        if taken.function_id != function.id:
+            raise RUN_ID_CONFLICT(
+                f"Run {run.pk} already exists for another function",
+                data={"runId": run.pk, "functionId": taken.function_id},
+            )
+        return taken
+    if not run.idempotency_key:
+        return None
+    return Run.objects.filter(
+        function_id=function.id,
+        idempotency_scope=run.idempotency_scope,
+        idempotency_key=run.idempotency_key,
+    ).first()
 
 
 def _matches(match: dict[str, Any] | None, data: dict[str, Any]) -> bool:

@@ -21,6 +21,9 @@ RUN_NOT_CANCELLABLE = ErrorSpec("RUN_NOT_CANCELLABLE", 409, "The run has already
 RUN_NOT_RETRYABLE = ErrorSpec("RUN_NOT_RETRYABLE", 409, "Only failed runs can be retried")
 APPROVAL_NOT_FOUND = ErrorSpec("APPROVAL_NOT_FOUND", 404, "Approval not found")
 APPROVAL_NOT_PENDING = ErrorSpec("APPROVAL_NOT_PENDING", 409, "The approval is not pending")
+IDEMPOTENCY_KEY_REUSED = ErrorSpec(
+    "IDEMPOTENCY_KEY_REUSED", 422, "Idempotency-Key already used with a different request"
+)
 
 API = (
     RUN_NOT_FOUND,
@@ -31,6 +34,7 @@ API = (
     RUN_NOT_RETRYABLE,
     APPROVAL_NOT_FOUND,
     APPROVAL_NOT_PENDING,
+    IDEMPOTENCY_KEY_REUSED,
 )
 
 
@@ -62,5 +66,7 @@ class RunErrorCode(StrEnum):
     INVALID_STEP_ID = "INVALID_STEP_ID"
     #: ``wait_for_approval`` without a title, or with a context that is not JSON.
     INVALID_APPROVAL = "INVALID_APPROVAL"
+    #: Executions kept dying (lease lost) before reaching a new step.
+    RUN_STALLED = "RUN_STALLED"
     #: The run's function is not registered in the worker that executed it.
     FUNCTION_NOT_FOUND = "FUNCTION_NOT_FOUND"

@@ -40,6 +40,11 @@ class Run(models.Model):
     #: ``{"code", "message", "traceback"?, "stepId"?}`` when failed.
     error = models.JSONField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=255, blank=True, default="")
+    #: Whose key it is: an explicit ``Idempotency-Key`` belongs to its caller (and, for
+    #: coordination, the workflow); ``""`` for keys the function computes from its input.
+    idempotency_scope = models.CharField(max_length=300, blank=True, default="", db_default="")
+    #: sha256 of the input an explicit key was first used with (another input: 422).
+    input_fingerprint = models.CharField(max_length=64, blank=True, default="", db_default="")
     concurrency_key = models.CharField(max_length=255, blank=True, default="")
     attempt = models.PositiveIntegerField(default=0, help_text="Executions started so far.")
     #: Failures of the function body outside any step (retried like step failures).
@@ -72,15 +77,15 @@ class Run(models.Model):
     #: Executions that lost their lease (the worker died) since the run last recorded a
     #: step outcome. Steps begin without a write, so this is how a step that keeps killing
     #: its worker is found: the next execution stops at it (``STEP_CRASHED``).
-    interruptions = models.PositiveIntegerField(default=0)
+    interruptions = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["function_id", "idempotency_key"],
+                fields=["function_id", "idempotency_scope", "idempotency_key"],
                 condition=~models.Q(idempotency_key=""),
-                name="workflows_run_idempotency_per_function",
+                name="workflows_run_idempotency_per_scope",
             )
         ]
         indexes = [

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, create_model
 
 from rawr_site.contract import BoundaryContext, Contract, Procedure, Schema
 from rawr_site.contract.procedure import HttpMethod
-from workflows.codes import INVALID_RUN_ID, RUN_ID_CONFLICT, RUN_NOT_FOUND
+from workflows.codes import IDEMPOTENCY_KEY_REUSED, INVALID_RUN_ID, RUN_ID_CONFLICT, RUN_NOT_FOUND
 from workflows.ids import SafeId
 
 
@@ -103,7 +103,7 @@ def workflow_trigger(
         summary=summary,
         description=description
         or "Starts a durable run and answers at once (202). Send `Idempotency-Key` to dedupe.",
-        errors=[RUN_ID_CONFLICT, INVALID_RUN_ID],
+        errors=[RUN_ID_CONFLICT, INVALID_RUN_ID, IDEMPOTENCY_KEY_REUSED],
         success_status=202,
         surface="workflows",
         permission=permission,

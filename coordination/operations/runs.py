@@ -61,6 +61,8 @@ def queue_run(ctx: BoundaryContext, data: QueueRunInput) -> QueueRunResult:
             },
             run_id=data.run_id,
             idempotency_key=ctx.idempotency_key,
+            # A key is the caller's, for this workflow: another workflow may reuse it.
+            idempotency_scope=f"{ctx.principal.label()}|workflow:{data.workflow_id}",
             principal=ctx.principal.label(),
             correlation_id=ctx.correlation_id,
         )

@@ -157,7 +157,7 @@ export interface InvoicingErrors {
   getInvoice: "INVOICE_NOT_FOUND";
   listInvoices: "INVALID_CURSOR";
   totals: never;
-  approval: "INVALID_RUN_ID" | "RUN_ID_CONFLICT";
+  approval: "IDEMPOTENCY_KEY_REUSED" | "INVALID_RUN_ID" | "RUN_ID_CONFLICT";
   workflowRun: "RUN_NOT_FOUND";
   workflowRunTimeline: "RUN_NOT_FOUND";
   sendEvent: never;

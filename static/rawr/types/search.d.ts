@@ -132,7 +132,7 @@ export interface SearchErrors {
   getDocument: "DOCUMENT_NOT_FOUND";
   query: never;
   stats: never;
-  enrich: "INVALID_RUN_ID" | "RUN_ID_CONFLICT";
+  enrich: "IDEMPOTENCY_KEY_REUSED" | "INVALID_RUN_ID" | "RUN_ID_CONFLICT";
   workflowRun: "RUN_NOT_FOUND";
   workflowRunTimeline: "RUN_NOT_FOUND";
   sendEvent: never;

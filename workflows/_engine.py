@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from workflows import _enqueue, _registry, _sql, clock
@@ -48,6 +49,18 @@ def execute(run_id: str, worker: str) -> str:
     if claimed is None or claimed.run is None:
         return "skipped"
     run = claimed.run
+    if run.interruptions > int(settings.RAWR_STEP_MAX_INTERRUPTIONS):
+        # Its executions keep dying outside any step (the step API's STEP_CRASHED check
+        # never runs): stop trying instead of looping forever.
+        _finish_failed(
+            run.pk,
+            {
+                "code": RunErrorCode.RUN_STALLED,
+                "message": f"the run's executions lost their lease {run.interruptions} times "
+                "in a row without finishing a step",
+            },
+        )
+        return "failed"
     function = _registry.get_function(run.function_id)
     if function is None:
         _finish_failed(

@@ -20,10 +20,10 @@ from workflows import _enqueue, _registry, _sql, clock
 from workflows._lease import LeaseKeeper, lease_seconds, lease_until
 from workflows._state import Ev, append, locked_run
 from workflows._transitions import (
+    cancel_running,
     close_approvals,
     create_approval,
     fail_run,
-    notify_parent,
     pending_approval,
     public_error,
 )
@@ -379,18 +379,7 @@ class StepAPI:
             raise _Stop("lease lost")
         now = clock.now()
         if run.cancel_requested_at is not None:
-            run.status = RunStatus.CANCELLED
-            run.finished_at = now
-            run.lease_owner, run.lease_expires_at = "", None
-            append(
-                run,
-                [
-                    *close_approvals(run, ApprovalStatus.CANCELLED),
-                    Ev("run.cancelled", payload={"by": run.cancelled_by, "atStepBoundary": True}),
-                ],
-            )
-            run_id = run.pk
-            transaction.on_commit(lambda: notify_parent(run_id))
+            cancel_running(run, at_step_boundary=True)
             return None
         deadline = self._function.options.timeout
         if deadline and run.started_at and now - run.started_at > timedelta(seconds=deadline):

@@ -38,6 +38,40 @@ def fail_run(run: Run, error: dict[str, Any], events: list[Ev]) -> None:
     transaction.on_commit(lambda: notify_parent(run_id))
 
 
+def cancel_running(run: Run, *, at_step_boundary: bool) -> None:
+    """Apply a requested cancel to a locked running run (with its events).
+
+    At a step boundary (the executing worker noticed) or by the sweeper when no execution
+    reached one in time (``at_step_boundary=False``): a step still running then is marked
+    failed, and the executing worker finds the run no longer running at its next write.
+    """
+    run.status = RunStatus.CANCELLED
+    run.finished_at = clock.now()
+    run.lease_owner, run.lease_expires_at = "", None
+    run.wake_at = None
+    if not at_step_boundary:
+        Step.objects.filter(run=run, status=StepStatus.RUNNING).update(
+            status=StepStatus.FAILED,
+            finished_at=run.finished_at,
+            error={
+                "code": RunErrorCode.RUN_CANCELLED,
+                "message": f"cancelled by {run.cancelled_by}",
+            },
+        )
+    append(
+        run,
+        [
+            *close_approvals(run, ApprovalStatus.CANCELLED),
+            Ev(
+                "run.cancelled",
+                payload={"by": run.cancelled_by, "atStepBoundary": at_step_boundary},
+            ),
+        ],
+    )
+    run_id = run.pk
+    transaction.on_commit(lambda: notify_parent(run_id))
+
+
 def notify_parent(child_id: str) -> None:
     """A child finished: settle the parent's invoke step and wake the parent."""
     child = Run.objects.filter(pk=child_id).only("parent_run_id", "parent_step_id").first()

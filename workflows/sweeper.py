@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from celery import current_app
 from django.conf import settings
@@ -17,6 +17,7 @@ from django.db import close_old_connections, transaction
 from django.db.models import F, Q
 
 from workflows import _enqueue, clock
+from workflows._transitions import cancel_running
 from workflows.models import Run, RunStatus
 
 logger = logging.getLogger("workflows.sweeper")
@@ -36,9 +37,35 @@ def due_runs_filter(now, grace: timedelta) -> Q:
     return ((queued | parked) & stale) | orphaned
 
 
+def apply_requested_cancels(now: datetime) -> int:
+    """Cancel running runs whose cancel no execution applied in time.
+
+    A cancel is applied at the next step boundary; a run whose worker died (lease expired)
+    or whose step runs on for ``RAWR_CANCEL_GRACE_SECONDS`` is cancelled here instead.
+    """
+    grace = timedelta(seconds=float(settings.RAWR_CANCEL_GRACE_SECONDS))
+    overdue = list(
+        Run.objects.filter(status=RunStatus.RUNNING, cancel_requested_at__isnull=False)
+        .filter(Q(lease_expires_at__lt=now) | Q(cancel_requested_at__lt=now - grace))
+        .values_list("pk", flat=True)[:BATCH]
+    )
+    cancelled = 0
+    for run_id in overdue:
+        with transaction.atomic():
+            run = Run.objects.select_for_update(skip_locked=True).filter(pk=run_id).first()
+            if run is None or run.status != RunStatus.RUNNING:
+                continue
+            cancel_running(run, at_step_boundary=False)
+            cancelled += 1
+    if cancelled:
+        logger.info("sweeper applied %d requested cancel(s)", cancelled)
+    return cancelled
+
+
 def sweep(*, grace_seconds: float | None = None) -> int:
     """Send one message for every due run that has none in flight. Returns how many."""
     now = clock.now()
+    apply_requested_cancels(now)
     grace = timedelta(
         seconds=settings.RAWR_SWEEP_GRACE_SECONDS if grace_seconds is None else grace_seconds
     )

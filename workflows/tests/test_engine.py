@@ -604,3 +604,66 @@ def test_a_step_that_keeps_killing_its_worker_fails_the_run_eventually(settings)
     assert run.status == "failed" and run.error["code"] == "STEP_CRASHED"
     assert "interrupted 2 times" in run.error["message"]
     assert calls == {"safe": 1, "deadly": 2}
+
+
+def test_a_run_whose_executions_keep_dying_between_steps_fails_as_stalled(settings) -> None:
+    from datetime import timedelta
+
+    from workflows._engine import execute
+
+    settings.RAWR_STEP_MAX_INTERRUPTIONS = 2
+
+    @durable_function("t.stalls", retries=0)
+    def stalls(ctx, step):
+        step.run("safe", _work, "safe")
+        calls["body"] += 1
+        raise _WorkerDied()  # outside any step: STEP_CRASHED never gets a step to blame
+
+    with _registered(stalls):
+        run = trigger("t.stalls").run
+        for _ in range(3):
+            with pytest.raises(_WorkerDied):
+                execute(run.pk, "doomed-worker")
+            Run.objects.filter(pk=run.pk).update(
+                lease_expires_at=runtime_clock.now() - timedelta(seconds=1)
+            )
+        assert execute(run.pk, "next-worker") == "failed"
+    run.refresh_from_db()
+    assert run.status == "failed" and run.error["code"] == "RUN_STALLED"
+    assert calls == {"safe": 1, "body": 3}
+
+
+def test_the_sweeper_applies_a_cancel_no_step_boundary_reached(settings) -> None:
+    from datetime import timedelta
+
+    from workflows.sweeper import apply_requested_cancels
+
+    @durable_function("t.stuck", retries=0)
+    def stuck(ctx, step):
+        return step.run("forever", _work, "forever")
+
+    with _registered(stuck):
+        dead = trigger("t.stuck").run
+        busy = trigger("t.stuck").run
+    now = runtime_clock.now()
+    Run.objects.filter(pk__in=[dead.pk, busy.pk]).update(
+        status="running", lease_owner="w:1", cancel_requested_at=now, cancelled_by="user:ops"
+    )
+    Run.objects.filter(pk=dead.pk).update(lease_expires_at=now - timedelta(seconds=1))
+    Run.objects.filter(pk=busy.pk).update(lease_expires_at=now + timedelta(seconds=600))
+    Step.objects.create(run=busy, step_id="forever", position=0, status="running", starts=1)
+
+    assert apply_requested_cancels(runtime_clock.now()) == 1  # the dead worker's run at once
+    runtime_clock.advance(settings.RAWR_CANCEL_GRACE_SECONDS + 1)
+    assert apply_requested_cancels(runtime_clock.now()) == 1  # the busy one after the grace
+
+    for run in (dead, busy):
+        run.refresh_from_db()
+        assert run.status == "cancelled" and run.lease_owner == ""
+        last = run.timeline.order_by("-seq").first()
+        assert (last.type, last.payload) == (
+            "run.cancelled",
+            {"by": "user:ops", "atStepBoundary": False},
+        )
+    forever = Step.objects.get(run=busy, step_id="forever")
+    assert forever.status == "failed" and forever.error["code"] == "RUN_CANCELLED"

@@ -310,6 +310,10 @@ RAWR_STEP_MAX_INTERRUPTIONS = int(os.environ.get("RAWR_STEP_MAX_INTERRUPTIONS", 
 # Steps are written once, when they end; one still running after this long is written as
 # running (the console shows "running step X") by the run's lease keeper.
 RAWR_STEP_RECORD_AFTER_SECONDS = float(os.environ.get("RAWR_STEP_RECORD_AFTER_SECONDS", "1"))
+# A requested cancel that no step boundary applied within this long is applied by the sweeper.
+RAWR_CANCEL_GRACE_SECONDS = float(os.environ.get("RAWR_CANCEL_GRACE_SECONDS", "30"))
+# An explicit Idempotency-Key dedupes triggers of one caller for this long (like Stripe).
+RAWR_IDEMPOTENCY_WINDOW_SECONDS = float(os.environ.get("RAWR_IDEMPOTENCY_WINDOW_SECONDS", "86400"))
 # Wake-ups further away than this are left to the sweeper instead of broker ETA messages.
 RAWR_MAX_ETA_SECONDS = float(os.environ.get("RAWR_MAX_ETA_SECONDS", "300"))
 # Every worker sweeps this often (0 disables); a run is re-sent after this grace.

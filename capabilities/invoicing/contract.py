@@ -49,18 +49,31 @@ _AMOUNT_RE = re.compile(AMOUNT_PATTERN)
 _AMOUNT_HELP = "a positive amount with at most 2 decimals, e.g. 12.50"
 
 
-def _amount_string(value: Any) -> Any:
-    """Strings must match ``AMOUNT_PATTERN`` exactly, as the published schema says."""
-    if isinstance(value, str) and _AMOUNT_RE.fullmatch(value) is None:
-        raise ValueError(f"must be {_AMOUNT_HELP}")
+def _amount(value: Any) -> Any:
+    """A string must match ``AMOUNT_PATTERN`` exactly, as the published schema says; a
+    number is read through its text (``0.1`` is 0.1, not the binary float). Returning a
+    ``Decimal`` keeps the bounds check below the same in lax and strict (JSON) parsing."""
     if isinstance(value, bool):
         raise ValueError(f"must be {_AMOUNT_HELP}")
+    if isinstance(value, str):
+        if _AMOUNT_RE.fullmatch(value) is None:
+            raise ValueError(f"must be {_AMOUNT_HELP}")
+        return Decimal(value)
+    if isinstance(value, int | float):
+        return Decimal(str(value))
+    return value
+
+
+def _no_bool(value: Any) -> Any:
+    """JSON ``true`` is no quantity (Python would read it as 1; the schema says integer)."""
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number")
     return value
 
 
 UnitPrice = Annotated[
     Decimal,
-    BeforeValidator(_amount_string),
+    BeforeValidator(_amount),
     Field(ge=AMOUNT_MIN, le=AMOUNT_MAX, decimal_places=2, allow_inf_nan=False),
     WithJsonSchema(
         {
@@ -104,7 +117,7 @@ InvoiceStatus = Literal["draft", "awaiting_approval", "sent", "rejected"]
 
 class LineInput(Schema):
     description: Annotated[Text, StringConstraints(max_length=500)]
-    quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY, strict=False)]
+    quantity: Annotated[int, BeforeValidator(_no_bool), Field(ge=1, le=MAX_QUANTITY)]
     unit_price: UnitPrice
 
 

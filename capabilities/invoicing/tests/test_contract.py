@@ -129,6 +129,10 @@ def test_bad_invoice_fields_are_400_with_one_issue_each(api: Client) -> None:
     assert response.status_code == 400
     paths = sorted(tuple(i["path"]) for i in response.json()["data"]["issues"])
     assert paths == [("currency",), ("customer",), ("email",), ("lines", 0, "quantity")]
+    flag = {**ACME, "lines": [{"description": "x", "quantity": True, "unitPrice": "1.00"}]}
+    refused = api.post("/api/orpc/invoicing/invoices", json.dumps(flag), **JSON)
+    assert refused.status_code == 400
+    assert [i["path"] for i in refused.json()["data"]["issues"]] == [["lines", 0, "quantity"]]
     no_lines = api.post("/api/orpc/invoicing/invoices", json.dumps({**ACME, "lines": []}), **JSON)
     assert no_lines.status_code == 400
     assert [i["path"] for i in no_lines.json()["data"]["issues"]] == [["lines"]]

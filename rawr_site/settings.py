@@ -294,6 +294,9 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# The queue runs go to unless their function names one. `make test` gives every test
+# session its own, so a stray worker on the same broker never takes the suite's messages.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("RAWR_CELERY_QUEUE", "celery")
 # Without it the Django fixup closes the DB connection after every task (2.5-3x slower).
 CELERY_DB_REUSE_MAX = _env_int("CELERY_DB_REUSE_MAX", 200)
 

@@ -10,6 +10,9 @@ export PATH="$PWD/.venv/bin:$PATH"
 export VIRTUAL_ENV="$PWD/.venv"
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/rawr}"
 export CELERY_BROKER_URL="${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0}"
+# This session's own queue: a worker of another suite or of `make run` on the same broker
+# never takes these tests' messages (tests/workers.py starts workers on it).
+export RAWR_CELERY_QUEUE="${RAWR_CELERY_QUEUE:-rawr-test-$(date +%s)-$$}"
 
 scripts/services.sh
 

@@ -101,7 +101,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 def start_worker(
     *,
     log_dir: Path,
-    queues: str = "celery",
+    queues: str | None = None,
     broker_url: str | None = None,
     env: dict[str, str] | None = None,
     concurrency: int = 2,
@@ -114,6 +114,7 @@ def start_worker(
     configured broker. Returns once the worker is ready to consume.
     """
     broker_url = broker_url or settings.CELERY_BROKER_URL
+    queues = queues or settings.CELERY_TASK_DEFAULT_QUEUE
     hostname = f"rawr-e2e-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
     log_path = log_dir / f"{hostname.split('@')[0]}.log"
     full_env = {

@@ -19,9 +19,12 @@ from typing import Any
 
 from workflows import NonRetriableError, durable_function
 
-KILL_QUEUE = "e2e-kill"
-BROKER_DOWN_QUEUE = "e2e-broker-down"
-NOBODY_QUEUE = "e2e-nobody"
+#: Suffixed with the session's own default queue (``RAWR_CELERY_QUEUE``, set by
+#: ``make test``; workers inherit it), so two suites on one broker never share a queue.
+_SESSION = os.environ.get("RAWR_CELERY_QUEUE", "celery")
+KILL_QUEUE = f"e2e-kill-{_SESSION}"
+BROKER_DOWN_QUEUE = f"e2e-broker-down-{_SESSION}"
+NOBODY_QUEUE = f"e2e-nobody-{_SESSION}"
 #: Redis keys kombu keeps per queue (``.format(queue)``), dropped after a test.
 BROKER_KEYS = ("{}", "_kombu.binding.{}", "_kombu.binding_permanent.{}")
 

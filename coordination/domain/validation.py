@@ -167,7 +167,9 @@ def _iterate(value: Any) -> list[Any] | None:
 # --- schema compatibility ------------------------------------------------------------
 
 
-def is_schema_assignable(output_schema: Any, input_schema: Any) -> bool:
+def is_schema_assignable(
+    output_schema: Any, input_schema: Any, memo: dict[tuple[int, int], bool] | None = None
+) -> bool:
     """Does every value valid for ``output_schema`` satisfy ``input_schema``? (Approximately.)
 
     - An input schema with no ``type`` accepts anything; an output schema with no ``type``
@@ -180,7 +182,35 @@ def is_schema_assignable(output_schema: Any, input_schema: Any) -> bool:
 
     ``enum``, ``oneOf``/``anyOf``/``allOf``, ``additionalProperties`` and a list ``type``
     are not understood: a list ``type`` never equals anything, as in the original.
+
+    Linear in the schemas: the original compared once per ``required`` entry, repeats
+    included, at every depth (``n ** depth`` work: a 3.6 KB document took seconds). Repeated
+    entries collapse (the answer is an "and" over them), and each (output, input) pair of
+    sub-schemas is compared once per ``memo`` (``validate_workflow`` shares one across the
+    document's handoffs), so every sub-schema is visited at most once per pairing.
     """
+    if memo is None:
+        memo = {}
+    key = (id(output_schema), id(input_schema))
+    known = memo.get(key)
+    if known is None:
+        known = memo[key] = _assignable(output_schema, input_schema, memo)
+    return known
+
+
+def _unique_keys(keys: list[Any]) -> list[Any]:
+    """``keys`` without repeats (first occurrence kept); keys compare as JS property names."""
+    seen: set[str] = set()
+    unique = []
+    for key in keys:
+        name = _property_key(key)
+        if name not in seen:
+            seen.add(name)
+            unique.append(key)
+    return unique
+
+
+def _assignable(output_schema: Any, input_schema: Any, memo: dict[tuple[int, int], bool]) -> bool:
     input_type = _get(input_schema, "type")
     if not _truthy(input_type):
         return True
@@ -206,12 +236,12 @@ def is_schema_assignable(output_schema: Any, input_schema: Any) -> bool:
         if required_keys is None:
             # The original throws here (a non-iterable "required"); refuse the handoff.
             return False
-        for required_key in required_keys:
+        for required_key in _unique_keys(required_keys):
             needed = _get(input_properties, required_key)
             provided = _get(output_properties, required_key)
             if not _truthy(needed) or not _truthy(provided):
                 return False
-            if not is_schema_assignable(provided, needed):
+            if not is_schema_assignable(provided, needed, memo):
                 return False
 
     if _strict_equal(input_type, "array"):
@@ -220,7 +250,7 @@ def is_schema_assignable(output_schema: Any, input_schema: Any) -> bool:
             output_items = _get(output_schema, "items")
             if not _truthy(output_items):
                 return False
-            if not is_schema_assignable(output_items, input_items):
+            if not is_schema_assignable(output_items, input_items, memo):
                 return False
 
     return True
@@ -240,6 +270,8 @@ def validate_workflow(document: Mapping[str, Any]) -> ValidationResultV1:
         raise DocumentShapeError(issues)
 
     errors: list[ValidationErrorV1] = []
+    #: One memo for every handoff: the sub-schemas live as long as ``document`` does.
+    memo: dict[tuple[int, int], bool] = {}
     workflow_id = document["workflowId"]
     if js_trim(workflow_id) == "":
         errors.append(
@@ -361,7 +393,7 @@ def validate_workflow(document: Mapping[str, Any]) -> ValidationResultV1:
 
         source = desks[from_id]
         target = desks[to_id]
-        if not is_schema_assignable(source["outputSchema"], target["inputSchema"]):
+        if not is_schema_assignable(source["outputSchema"], target["inputSchema"], memo):
             errors.append(
                 {
                     "code": "INCOMPATIBLE_HANDOFF",

@@ -1,12 +1,21 @@
 """``manage.py startcapability NAME``: scaffold a capability that works with no host edits.
 
-Renders ``rawr_site/host/capability_template`` (``*.py-tpl``, like ``startapp``) into
-``capabilities/NAME/``, refuses to overwrite, then regenerates the manifest so the new app
-is installed and its routes are mounted. Run ``migrate`` and ``rawr schema`` afterwards.
+Renders ``rawr_site/host/capability_template`` (``*.py-tpl`` and ``*.js-tpl``, like
+``startapp``) into ``capabilities/NAME/``, refuses to overwrite, then regenerates the
+generated files so the new capability is live at once: the manifest (which installs the app
+and mounts its routes) with the MFE TypeScript declarations, and the OpenAPI document. What
+it writes: a contract with a durable-workflow trigger, handlers, model, migration, admin, a
+two-step durable workflow, a coordination desk handler, demo data, an MFE
+(``web/index.js``) and tests (unit tests and one browser test of the MFE). Run ``migrate``
+afterwards.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +30,20 @@ TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "capability_template"
 
 
 class Command(TemplateCommand):
-    help = "Create a capability app in capabilities/NAME with a contract, handlers and tests."
+    help = (
+        "Create a capability app in capabilities/NAME: contract, handlers, workflow, desk "
+        "handler, demo data, MFE and tests; then regenerate the manifest and OpenAPI schema."
+    )
     missing_args_message = "You must provide a capability name."
+    #: ``.js-tpl`` too, so the template's MFE is neither served nor linted as real code.
+    rewrite_template_suffixes = ((".py-tpl", ".py"), (".js-tpl", ".js"))
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", help="Capability id: lower_snake_case, e.g. invoicing.")
         parser.add_argument(
-            "--no-manifest", action="store_true", help="Do not regenerate the manifest."
+            "--no-manifest",
+            action="store_true",
+            help="Only write capabilities/NAME/: regenerate neither the manifest nor the schema.",
         )
 
     def handle(self, **options: Any) -> None:
@@ -49,21 +65,55 @@ class Command(TemplateCommand):
                 name,
                 str(target),
                 template=str(TEMPLATE_DIR),
-                extensions=["py"],
+                extensions=["py", "js"],
                 files=[],
                 exclude=[],
                 verbosity=options.get("verbosity", 1),
             )
         except Exception:
             # Never leave a half-rendered capability behind.
-            import shutil
-
             shutil.rmtree(target, ignore_errors=True)
             raise
+        self._format(target)
         self.stdout.write(f"Created capabilities/{name}/")
         if not options["no_manifest"]:
-            call_command("rawr", "manifest", stdout=self.stdout, stderr=self.stderr)
+            self._regenerate()
         self.stdout.write(
-            "Next: python manage.py migrate && python manage.py rawr schema "
-            f"(routes: /rpc/{name}/*, /api/orpc/{name}/*)"
+            f"Next: python manage.py migrate, then open /rawr/{name} "
+            f"(routes: /rpc/{name}/*, /api/orpc/{name}/*, /api/workflows/{name}/*; "
+            f"tests: pytest capabilities/{name})"
         )
+
+    def _format(self, target: Path) -> None:
+        """``ruff format`` the new package when ruff is installed (line lengths depend on
+        the name), as ``startapp`` runs black."""
+        beside = Path(sys.executable).with_name("ruff")
+        ruff = str(beside) if beside.exists() else shutil.which("ruff")
+        if ruff is None:
+            return
+        subprocess.run(  # noqa: S603 - ruff on the files just written
+            [ruff, "format", "--quiet", str(target)], capture_output=True, check=False
+        )
+
+    def _regenerate(self) -> None:
+        """The manifest (and TypeScript) and the OpenAPI document, side by side.
+
+        Both need the new app installed, which this process's settings predate: ``rawr
+        manifest`` scans in a child process of its own, and ``rawr schema`` runs in a child
+        that installs every app on disk (``RAWR_MANIFEST_SCAN=1``, the apps and order the
+        manifest is about to list), so the two overlap instead of queueing.
+        """
+        schema = subprocess.Popen(  # noqa: S603 - our own manage.py with fixed arguments
+            [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "rawr", "schema"],
+            env={**os.environ, "RAWR_MANIFEST_SCAN": "1"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            call_command("rawr", "manifest", stdout=self.stdout, stderr=self.stderr)
+        finally:
+            out, err = schema.communicate()
+        if schema.returncode != 0:
+            raise CommandError(f"rawr schema failed:\n{err.strip()}")
+        self.stdout.write(out.strip())

@@ -8,7 +8,7 @@ Postgres answers "too many clients already" to whoever tries: every trigger is a
 (202, the run then completes) or refused with 503 + ``Retry-After`` (a request that got no
 pooled connection within ``RAWR_DB_POOL_TIMEOUT``), never a 500.
 
-A third of a second into the burst the server's sessions are cut, and for two seconds
+A tenth of a second into the burst the server's sessions are cut, and for two seconds
 every slot that frees up is taken again (a restart or failover on a full server): requests
 in flight lose their connection and the pools' reconnects are refused. Those requests
 must be 503s too. The session worker is paused while the slots are held (see
@@ -52,7 +52,7 @@ WARM_UP = 8
 FREE_SLOTS = 3
 #: Seconds into the burst when the web tier's sessions start being cut, and for how long
 #: (Postgres then refuses its reconnects: every slot is taken).
-CUT_AFTER, OUTAGE = 0.3, 2.0
+CUT_AFTER, OUTAGE = 0.1, 2.0
 WEB_PROCESSES, WEB_THREADS, POOL_MAX, POOL_TIMEOUT = 2, 16, 8, 1.5
 READY_SECONDS, COMPLETE_SECONDS = 20, 20
 
@@ -199,14 +199,28 @@ def worker_paused(hostname: str) -> Iterator[None]:
     """
     from rawr_site.celery import app
 
-    paused = app.control.cancel_consumer("celery", destination=[hostname], reply=True, timeout=2)
-    assert paused, "the worker did not confirm the pause"
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    for _ in range(3):  # a busy machine may answer late: ask again
+        if app.control.cancel_consumer(queue, destination=[hostname], reply=True, timeout=3):
+            break
+    else:
+        pytest.fail("the worker did not confirm the pause")
     try:
         yield
     finally:
         for _ in range(3):  # a lost reply must not leave the session worker paused
-            if app.control.add_consumer("celery", destination=[hostname], reply=True, timeout=2):
+            if app.control.add_consumer(queue, destination=[hostname], reply=True, timeout=3):
                 break
+
+
+def _post_honouring_retry_after(url: str, body: object, headers: dict[str, str]):
+    """POST; on a 503 wait ``Retry-After`` seconds and try again (a few times)."""
+    for _ in range(5):
+        response = requests.post(url, json=body, headers=headers, timeout=30)
+        if response.status_code != 503:
+            break
+        time.sleep(int(response.headers["Retry-After"]))
+    return response
 
 
 def _wait_finished(run_ids: list[str]) -> None:
@@ -224,28 +238,44 @@ def test_two_hundred_triggers_with_connections_used_up_are_accepted_or_told_to_r
 ) -> None:
     key = issue_key(name="burst")
     headers = {"Authorization": f"Bearer {key.secret}", "Connection": "close"}
-    created = requests.post(
+    created = _post_honouring_retry_after(
         gunicorn_server.url + "/api/orpc/search/documents",
-        json={"title": "Connection burst", "body": "Pools queue requests for connections."},
-        headers=headers,
-        timeout=10,
+        {"title": "Connection burst", "body": "Pools queue requests for connections."},
+        headers,
     )
     assert created.status_code == 200, created.text
     document_id = created.json()["documentId"]
 
+    answered: list[tuple[float, int]] = []  # (when, status), for the figures
+
     def trigger(_: int) -> requests.Response:
-        return requests.post(
+        response = requests.post(
             gunicorn_server.url + "/api/workflows/search/enrich",
             json={"documentId": document_id},
             headers=headers,
             timeout=30,
         )
+        answered.append((time.monotonic(), response.status_code))
+        return response
 
     # Warm up: the worker's processes and the web pools open their connections now, as on
     # a server that has been running, not in the middle of the crunch.
+    # (The server is shared: before the burst, a 503 is retried as a client should.)
     with ThreadPoolExecutor(max_workers=WARM_UP) as clients:
-        warm = [r.json()["runId"] for r in clients.map(trigger, range(WARM_UP))]
+        warm_up = list(
+            clients.map(
+                lambda _: _post_honouring_retry_after(
+                    gunicorn_server.url + "/api/workflows/search/enrich",
+                    {"documentId": document_id},
+                    headers,
+                ),
+                range(WARM_UP),
+            )
+        )
+    assert [r.status_code for r in warm_up] == [202] * WARM_UP, [r.text for r in warm_up]
+    warm = [r.json()["runId"] for r in warm_up]
     _wait_finished(warm)
+    answered.clear()
 
     hog = Hog()
     try:
@@ -261,16 +291,21 @@ def test_two_hundred_triggers_with_connections_used_up_are_accepted_or_told_to_r
             # Mid-burst the web pools lose their sessions and cannot get new ones for a
             # while: requests then wait for a connection and are told to retry.
             time.sleep(CUT_AFTER)
+            cut_at = time.monotonic()
             figures["cut"] = hog.outage(gunicorn_server.application_name, OUTAGE)
             figures["held_after_cut"] = len(hog.held)
             hog.release()
-            figures["released_after"] = round(time.monotonic() - started, 2)
+            released_at = time.monotonic()
             responses = [future.result() for future in futures]
-            figures["burst"] = round(time.monotonic() - started, 2)
+            figures["burst_s"] = round(time.monotonic() - started, 2)
     finally:
         hog.release()
     counts = collections.Counter(r.status_code for r in responses)
-    print(f"\n{figures}; statuses: {dict(counts)}")
+    phases = collections.Counter(
+        ("before-cut" if at < cut_at else "outage" if at < released_at else "after", status)
+        for at, status in answered
+    )
+    print(f"\n{figures}; statuses: {dict(counts)}; by phase: {dict(sorted(phases.items()))}")
 
     assert set(counts) <= {202, 503}, {r.status_code: r.text for r in responses}
     assert counts[202] > 0  # the pooled connections kept serving

@@ -50,6 +50,9 @@ TRIGGERS = 200
 WARM_UP = 8
 #: Connection slots left free while the burst runs (the pools may take them, or not).
 FREE_SLOTS = 3
+#: A server with more free slots than this (max_connections far above the default 100)
+#: is not filled: opening that many sessions would take longer than the test may.
+MAX_HELD = 400
 #: Seconds into the burst when the web tier's sessions start being cut, and for how long
 #: (Postgres then refuses its reconnects: every slot is taken).
 CUT_AFTER, OUTAGE = 0.1, 2.0
@@ -278,6 +281,9 @@ def test_two_hundred_triggers_with_connections_used_up_are_accepted_or_told_to_r
     answered.clear()
 
     hog = Hog()
+    if hog.free() > MAX_HELD:
+        hog.release()
+        pytest.skip(f"more than {MAX_HELD} free connection slots: too many to hold quickly")
     try:
         with (
             worker_paused(celery_worker_process.hostname),

@@ -437,13 +437,16 @@ def test_idempotent_triggers_return_the_same_run_and_enqueue_once() -> None:
         first = trigger("t.idem", {"orderId": "o1"})
         again = trigger("t.idem", {"orderId": "o1"})
         keyed = trigger("t.idem", {"orderId": "o2"}, idempotency_key="K")
-        keyed_again = trigger("t.idem", {"orderId": "o3"}, idempotency_key="K")
+        keyed_again = trigger("t.idem", {"orderId": "o2"}, idempotency_key="K")
+        with pytest.raises(RawrError) as reused:  # an explicit key remembers its input
+            trigger("t.idem", {"orderId": "o3"}, idempotency_key="K")
         by_id = trigger("t.other", run_id="my-run-1")
         by_id_again = trigger("t.other", run_id="my-run-1")
         with pytest.raises(RawrError) as conflict:
             trigger("t.idem", {"orderId": "o9"}, run_id="my-run-1")
     assert first.created and not again.created and first.run.pk == again.run.pk
     assert keyed.created and not keyed_again.created and keyed.run.pk == keyed_again.run.pk
+    assert (reused.value.code, reused.value.status) == ("IDEMPOTENCY_KEY_REUSED", 422)
     assert by_id.created and not by_id_again.created
     assert (conflict.value.code, conflict.value.status) == ("RUN_ID_CONFLICT", 409)
     assert [run_id for run_id, _eta in pending].count(first.run.pk) == 1

@@ -25,7 +25,7 @@ export CELERY_BROKER_URL="${BENCH_REDIS:-redis://127.0.0.1:6379/11}"
 export RAWR_WORKFLOW_MODULES=bench.flows
 export BENCH_PIDFILE
 BENCH_PIDFILE="$(mktemp -t rawr-bench-pids.XXXXXX)"
-unset TEST_DATABASE_NAME RAWR_WORKFLOWS_DISPATCH
+unset TEST_DATABASE_NAME RAWR_WORKFLOWS_DISPATCH RAWR_CELERY_QUEUE
 
 databases=(rawr_bench_engine rawr_bench_dbos)
 drop_databases() {

@@ -149,9 +149,12 @@ class Worker:
     def start(self, wait: bool = True) -> None:
         self.hostname = f"rawr-bench-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
         self.log = self.logdir / f"worker-{self.hostname.split('@')[0]}.log"
+        from django.conf import settings
+
+        queue = getattr(settings, "CELERY_TASK_DEFAULT_QUEUE", "celery")
         command = [
             sys.executable, "-m", "celery", "-A", "rawr_site", "worker", "--loglevel=WARNING",
-            f"--hostname={self.hostname}", "--queues=celery", "--pool=prefork",
+            f"--hostname={self.hostname}", f"--queues={queue}", "--pool=prefork",
             f"--concurrency={WORKER_CONCURRENCY}", "--without-gossip", "--without-mingle",
             "--without-heartbeat",
         ]  # fmt: skip

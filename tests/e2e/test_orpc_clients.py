@@ -176,7 +176,14 @@ def test_openapilink_contract_is_derived_from_the_manifest(run: Run) -> None:
     assert run.payload["contract"]["published"]["search"] == published
     assert set(published) == {"indexDocument", "getDocument", "query"}
     # stats is internal: the script only knows it for the "not published" probe
-    assert run.payload["contract"]["internalProbe"] == {"search": ["stats"]}
+    internal = {
+        capability["id"]: [p["name"] for p in capability["procedures"] if not p["publishedPath"]]
+        for capability in _manifest()["capabilities"]
+    }
+    assert run.payload["contract"]["internalProbe"] == {
+        cap: names for cap, names in internal.items() if names
+    }
+    assert run.payload["contract"]["internalProbe"]["search"] == ["stats"]
 
 
 # -- RPCLink (/rpc) ------------------------------------------------------------------------------

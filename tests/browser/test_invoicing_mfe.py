@@ -224,7 +224,7 @@ def test_an_unknown_invoice_reaches_the_mfe_as_an_orpc_error_with_code_and_data(
 
 
 def test_a_rejection_reaches_the_open_invoice_page_with_its_reason(
-    user_page: Page, celery_worker_process
+    user_page: Page, celery_worker_process, shots
 ) -> None:
     invoice_id = invoicing.createInvoice(
         customer="Wombat Shipping",
@@ -250,6 +250,13 @@ def test_a_rejection_reaches_the_open_invoice_page_with_its_reason(
     expect(article.locator(".badge")).to_have_text("Rejected")
     assert Invoice.objects.get(pk=invoice_id).rejection_reason == "Wrong VAT"
     assert not [m for m in celery_worker_process.sent_mail() if m["X-Rawr-Invoice"] == invoice_id]
+    shots(page, "6-rejected-live")
+
+    page.get_by_role("link", name="← Invoices").click()
+    row = page.get_by_role("table", name="Invoices").locator(f'tr[data-invoice-id="{invoice_id}"]')
+    expect(row).to_contain_text("Wombat Shipping")
+    expect(row.locator(".badge")).to_have_text("Rejected")
+    shots(page, "7-list")
 
 
 def test_the_form_explains_each_rule_of_the_schema_and_sends_nothing(user_page: Page) -> None:

@@ -10,6 +10,8 @@ a write and are recorded once, when they end).
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 import time
 from datetime import datetime, timedelta
@@ -20,6 +22,8 @@ from django.db import close_old_connections, connection, transaction
 from workflows import _enqueue, _registry, _sql, clock
 from workflows._state import Ev, append, locked_run
 from workflows.models import Run, RunStatus, Step
+
+logger = logging.getLogger("workflows.lease")
 
 
 def lease_seconds() -> float:
@@ -111,23 +115,23 @@ def _concurrency_slot_free(run: Run, function: _registry.DurableFunction, now: d
 
 
 class LeaseKeeper:
-    """Renews one executing run's lease, and writes a long step as running.
+    """Keeps one executing run's lease, and writes a step that runs long as running.
 
-    A thread only where it can help: not on SQLite (one writer at a time) and not inside
-    an open transaction (unit tests run the engine inside one; the thread's own
-    connection could not see the run and would wait on its row lock).
+    The work is done by the process's one keeper thread (``_KeeperThread``), so an
+    execution costs no thread of its own. Only where it can help: not on SQLite (one
+    writer at a time) and not inside an open transaction (unit tests run the engine inside
+    one; the thread's own connection could not see the run and would wait on its lock).
     """
 
     def __init__(self, run_id: str, worker: str) -> None:
         self.run_id, self.worker = run_id, worker
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._stopped = False
-        self._thread: threading.Thread | None = None
-        self._step: Step | None = None
-        self._step_event: Ev | None = None
-        self._step_since = 0.0
-        self._recorded = False
+        self.lock = threading.Lock()
+        self.last_beat = time.monotonic()
+        self.step: Step | None = None
+        self.step_event: Ev | None = None
+        self.step_since = 0.0
+        self.recorded = False
+        self._kept = False
 
     def start(self) -> LeaseKeeper:
         if (
@@ -135,69 +139,124 @@ class LeaseKeeper:
             and connection.vendor != "sqlite"
             and not (connection.in_atomic_block)
         ):
-            self._thread = threading.Thread(target=self._run, daemon=True, name="rawr-lease")
-            self._thread.start()
+            self._kept = True
+            _keeper_thread().add(self)
         return self
 
     def step_began(self, step: Step, started: Ev) -> None:
-        with self._lock:
-            self._step, self._step_event = step, started
-            self._step_since, self._recorded = time.monotonic(), False
-        self._wake.set()
+        with self.lock:
+            self.step, self.step_event = step, started
+            self.step_since, self.recorded = time.monotonic(), False
+        if self._kept:
+            _keeper_thread().poke()
 
     def step_ended(self) -> bool:
-        """The step is over (its outcome is about to be written). True when this keeper
+        """The step is over (its outcome is about to be written). True when the keeper
         already wrote it as running with its ``step.started`` row."""
-        with self._lock:
-            recorded = self._recorded
-            self._step, self._step_event, self._recorded = None, None, False
+        with self.lock:
+            recorded = self.recorded
+            self.step, self.step_event, self.recorded = None, None, False
         return recorded
 
     def stop(self) -> None:
+        if self._kept:
+            _keeper_thread().remove(self)
+
+    def due(self, interval: float, threshold: float) -> float:
+        """When this run next needs the thread (monotonic seconds)."""
+        with self.lock:
+            due = self.last_beat + interval
+            if self.step is not None and not self.recorded:
+                due = min(due, self.step_since + threshold)
+            return due
+
+    def work(self, now: float, interval: float, threshold: float) -> bool:
+        """Write what is due (under this run's lock, so a step's outcome waits for it).
+        Returns whether the database was used."""
+        with self.lock:
+            step, event = self.step, self.step_event
+            if (
+                step is not None
+                and event is not None
+                and not self.recorded
+                and now >= self.step_since + threshold
+            ):
+                at = clock.now()
+                self.recorded = _sql.record_running_step(
+                    run_id=self.run_id,
+                    worker=self.worker,
+                    lease_until=lease_until(at),
+                    now=at,
+                    step=step,
+                    event=event,
+                )
+            elif now >= self.last_beat + interval:
+                _sql.renew_lease(self.run_id, self.worker, lease_until())
+            else:
+                return False
+            self.last_beat = now
+            return True
+
+
+class _KeeperThread:
+    """The one thread per process that keeps the leases of the runs executing in it.
+
+    Started on first use and again after a fork (a prefork pool child inherits the
+    object but not the thread). Its database connection is closed after each round of
+    writes: it is needed every few seconds at most, and must not outlive a test database.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._keepers: dict[int, LeaseKeeper] = {}
+        self._pid = 0
+
+    def add(self, keeper: LeaseKeeper) -> None:
         with self._lock:
-            self._stopped = True
+            self._keepers[id(keeper)] = keeper
+            if self._pid != os.getpid():
+                self._pid = os.getpid()
+                threading.Thread(target=self._run, daemon=True, name="rawr-lease").start()
+
+    def remove(self, keeper: LeaseKeeper) -> None:
+        with keeper.lock, self._lock:  # waits for a write of this run in progress
+            self._keepers.pop(id(keeper), None)
+
+    def poke(self) -> None:
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        interval = lease_seconds() / 3
-        threshold = float(settings.RAWR_STEP_RECORD_AFTER_SECONDS)
-        last_beat = time.monotonic()
-        try:
-            while True:
-                with self._lock:
-                    if self._stopped:
-                        return
-                    due = last_beat + interval
-                    if self._step is not None and not self._recorded:
-                        due = min(due, self._step_since + threshold)
-                self._wake.wait(max(0.0, due - time.monotonic()))
+        while True:
+            interval = lease_seconds() / 3
+            threshold = float(settings.RAWR_STEP_RECORD_AFTER_SECONDS)
+            with self._lock:
+                keepers = list(self._keepers.values())
+            now = time.monotonic()
+            wait = min((k.due(interval, threshold) for k in keepers), default=now + 60) - now
+            if self._wake.wait(max(0.0, wait)):
                 self._wake.clear()
+                continue
+            used = False
+            now = time.monotonic()
+            for keeper in keepers:
                 with self._lock:
-                    if self._stopped:
-                        return
-                    now = time.monotonic()
-                    step, event = self._step, self._step_event
-                    if (
-                        step is not None
-                        and event is not None
-                        and not self._recorded
-                        and now >= self._step_since + threshold
-                    ):
-                        at = clock.now()
-                        self._recorded = _sql.record_running_step(
-                            run_id=self.run_id,
-                            worker=self.worker,
-                            lease_until=lease_until(at),
-                            now=at,
-                            step=step,
-                            event=event,
-                        )
-                        last_beat = now
-                    elif now >= last_beat + interval:
-                        _sql.renew_lease(self.run_id, self.worker, lease_until())
-                        last_beat = now
-        finally:
-            close_old_connections()
-            connection.close()
+                    if id(keeper) not in self._keepers:
+                        continue
+                try:
+                    used = keeper.work(now, interval, threshold) or used
+                except Exception:  # a failed renewal must not kill the thread
+                    logger.exception("could not keep the lease of run %s", keeper.run_id)
+            if used:
+                close_old_connections()
+                connection.close()
+
+
+_keeper: _KeeperThread | None = None
+
+
+def _keeper_thread() -> _KeeperThread:
+    global _keeper
+    if _keeper is None:
+        _keeper = _KeeperThread()
+    return _keeper

@@ -18,8 +18,10 @@ def test_every_app_subcommand_is_discovered_and_a_name_registered_twice_raises()
         cli_registry.register_subcommand(
             "doctor", help="again", add_arguments=lambda p: None, handle=lambda o, out, err: 0
         )
+    ours = ["search.documents", "coordination.workflows", "invoicing.invoices"]
+    # In this order; a capability added since (startcapability) may bring its own too.
     loaders = [loader.name for loader in cli_registry.demo_loaders()]
-    assert loaders == ["search.documents", "coordination.workflows", "invoicing.invoices"]
+    assert [name for name in loaders if name in ours] == ours
 
 
 def test_a_contributed_subcommand_gets_its_arguments_output_and_exit_code() -> None:

@@ -17,14 +17,22 @@ from django.utils import timezone
 
 from coordination.domain.document import check_document_shape, iso_timestamp
 from coordination.domain.ids import is_safe_coordination_id
+from coordination.domain.limits import (
+    WORKFLOW_LIMIT_EXCEEDED_CODE,
+    document_limit_problem,
+    run_input_limit_problem,
+)
 from coordination.domain.validation import validate_workflow
 from coordination.examples import example_documents
 from coordination.models import Desk, DeskMemory, Handoff, WorkflowVersion
 from rawr_site.contract.errors import RawrError, bad_request
+from workflows.limits import json_limit_problem
 
 __all__ = [
     "example_documents",
+    "limits_check",
     "memory_write",
+    "run_input_check",
     "workflow_check",
     "workflow_import",
     "workflow_save",
@@ -34,12 +42,29 @@ __all__ = [
 _VERSION_RACE_RETRIES = 5
 
 
+def limits_check(*, document: Any) -> None:
+    """``400 WORKFLOW_LIMIT_EXCEEDED`` (``data.limit``, ``data.max``) for a document over a
+    documented limit (``coordination.domain.limits``); bounded work whatever it holds."""
+    problem = document_limit_problem(document)
+    if problem is not None:
+        raise RawrError(WORKFLOW_LIMIT_EXCEEDED_CODE, 400, problem["message"], problem["data"])
+
+
+def run_input_check(*, run_input: Any) -> None:
+    """``400 WORKFLOW_LIMIT_EXCEEDED`` for a run input deeper or larger than the limits."""
+    problem = run_input_limit_problem(run_input)
+    if problem is not None:
+        raise RawrError(WORKFLOW_LIMIT_EXCEEDED_CODE, 400, problem["message"], problem["data"])
+
+
 def workflow_check(*, document: Any) -> None:
     """Raise what ``workflow_save`` would refuse ``document`` with; store nothing.
 
+    ``400 WORKFLOW_LIMIT_EXCEEDED`` for a document over a documented limit, then
     ``400 BAD_REQUEST`` with ``data.issues`` for a malformed document, then
     ``400 WORKFLOW_VALIDATION_FAILED`` with ``data`` = ``{ok: false, errors: [...]}``.
     """
+    limits_check(document=document)
     issues = check_document_shape(document)
     if issues:
         raise bad_request("Workflow document is malformed", issues)
@@ -54,6 +79,7 @@ def workflow_save(*, document: dict[str, Any], by: str) -> WorkflowVersion:
     """Store ``document`` as the next version of its workflow and return that version.
 
     Refuses, storing nothing:
+    - ``400 WORKFLOW_LIMIT_EXCEEDED`` when the document is over a documented limit;
     - ``400 BAD_REQUEST`` (``data.issues``) when the document is structurally malformed;
     - ``400 WORKFLOW_VALIDATION_FAILED`` (``data`` = the validation result ``{ok, errors}``)
       when ``validate_workflow`` finds errors.
@@ -161,7 +187,9 @@ def memory_write(
 
     A positive ``ttl_seconds`` makes the record expire that long after this write; any
     other value (``None``, ``0``) means no expiry, as in the original. Rewriting a key
-    replaces its data and its expiry. Idempotent for the same arguments.
+    replaces its data and its expiry. Idempotent for the same arguments. ``data`` over the
+    stored-value limits (``workflows.limits``) is a 400 ``JSON_TOO_DEEP`` /
+    ``JSON_TOO_LARGE`` / ``JSON_NOT_STORABLE``.
     """
     if not is_safe_coordination_id(workflow_id):
         raise RawrError("BAD_REQUEST", 400, f"Invalid workflowId: {workflow_id}")
@@ -169,6 +197,9 @@ def memory_write(
         raise RawrError("BAD_REQUEST", 400, f"Invalid deskId: {desk_id}")
     if not isinstance(key, str) or not key or len(key) > 255:
         raise RawrError("BAD_REQUEST", 400, "Memory key must be 1-255 characters")
+    problem = json_limit_problem(data, what=f"desk {desk_id} memory {key}")
+    if problem is not None:
+        raise RawrError(problem.code, 400, str(problem), problem.data())
     expires_at = None
     is_number = isinstance(ttl_seconds, int | float) and not isinstance(ttl_seconds, bool)
     if is_number and math.isfinite(ttl_seconds) and ttl_seconds > 0:

@@ -5,12 +5,22 @@ Desks run in dependency (topological) order; each desk's phases are steps
 memory persists) and ``completed``, so a crash resumes at the phase it was in. The run's
 timeline carries ``desk.started`` / ``desk.completed`` / ``desk.failed`` with the desk id,
 written in the same transaction as the step that caused them.
+
+Bounded work (README, "Limits"): handoff conditions and mappings are evaluated in the
+execution under a ``Budget`` (``RAWR_COORDINATION_CONDITION_BUDGET_SECONDS``, default 2 s,
+and a number of operations); going over fails the target desk with
+``CONDITION_BUDGET_EXCEEDED`` / ``MAPPING_BUDGET_EXCEEDED``, and a cancel requested while
+a condition evaluates stops it within a tenth of a second. Every desk input and output is
+checked against the stored-value limits (``workflows.limits``): a desk whose output is too
+deep or too large fails with ``DESK_OUTPUT_TOO_DEEP`` / ``DESK_OUTPUT_TOO_LARGE`` (a chain
+of echo desks that nests each output in the next stops there instead of crashing).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from pydantic import BaseModel, Field
 
 from coordination.runs import EXECUTOR_FUNCTION_ID
@@ -29,21 +39,59 @@ class DeskFailed(NonRetriableError):
     code = "DESK_FAILED"
 
 
+class _RunCancelled(Exception):
+    """A cancel was requested while a condition evaluated: stop at the next boundary."""
+
+
+#: Default wall-time budget of one desk's handoff conditions and mappings, in seconds.
+CONDITION_BUDGET_SECONDS = 2.0
+#: ... and its work budget (values compared, list items scanned, paths followed).
+CONDITION_BUDGET_OPERATIONS = 2_000_000
+
+
+def _budget_seconds() -> float:
+    return float(
+        getattr(settings, "RAWR_COORDINATION_CONDITION_BUDGET_SECONDS", CONDITION_BUDGET_SECONDS)
+    )
+
+
+def _limit_code(prefix: str, limit: str) -> str:
+    return {"depth": f"{prefix}_TOO_DEEP", "size": f"{prefix}_TOO_LARGE"}.get(
+        limit, f"{prefix}_NOT_STORABLE"
+    )
+
+
 @durable_function(EXECUTOR_FUNCTION_ID, capability="coordination", input=ExecutorInput, retries=0)
 def run_workflow(ctx, step) -> Any:
     """Run every desk of the pinned workflow version in dependency order."""
     spec: ExecutorInput = ctx.input
     document = step.run("workflow/load", _load_document, spec.workflowId, spec.workflowVersion)
     from coordination.domain.graph import topological_order
+    from workflows.limits import json_limit_problem
 
+    problem = json_limit_problem(spec.input, what="run input")
+    if problem is not None:
+        raise NonRetriableError(str(problem), code=_limit_code("RUN_INPUT", problem.limit))
     desks = {desk["deskId"]: desk for desk in document["desks"]}
     outputs: dict[str, Any] = {}
     last_output: Any = None
     for desk_id in topological_order(document):
         desk = desks[desk_id]
-        payload, runs = _inbound(document, desk, outputs, spec.input)
+        try:
+            payload, runs = _inbound(document, desk, outputs, spec.input, ctx.run_id)
+        except DeskFailed as exc:
+            if exc.code != DeskFailed.code:  # a budget: say so on the timeline
+                _fail_desk(step, desk_id, str(exc), {"code": exc.code}, code=exc.code)
+            raise
+        except _RunCancelled:
+            # Reaching a step boundary applies the cancel (the run ends as cancelled).
+            _fail_desk(step, desk_id, "run cancelled while routing", {"cancelled": True})
         if not runs:
             continue
+        problem = json_limit_problem(payload, what=f"desk {desk_id} input")
+        if problem is not None:
+            code = _limit_code("DESK_INPUT", problem.limit)
+            _fail_desk(step, desk_id, str(problem), {"code": code, **problem.data()}, code=code)
         outputs[desk_id] = _run_desk(ctx, step, spec, desk, payload)
         last_output = outputs[desk_id]
     return last_output
@@ -60,36 +108,81 @@ def _load_document(workflow_id: str, version: int) -> dict[str, Any]:
     return document
 
 
+def _cancel_watch(run_id: str):
+    """A budget tick that notices a cancel requested while conditions evaluate."""
+    from workflows.models import Run
+
+    def tick() -> None:
+        if Run.objects.filter(pk=run_id, cancel_requested_at__isnull=False).exists():
+            raise _RunCancelled(run_id)
+
+    return tick
+
+
 def _inbound(
-    document: dict[str, Any], desk: dict[str, Any], outputs: dict[str, Any], run_input: Any
+    document: dict[str, Any],
+    desk: dict[str, Any],
+    outputs: dict[str, Any],
+    run_input: Any,
+    run_id: str,
 ) -> tuple[Any, bool]:
-    """(payload, should run): run input for the entry desk; else from the active handoffs."""
-    from coordination.domain.conditions import ConditionError, evaluate_condition
-    from coordination.domain.mapping import MappingError, apply_mapping
+    """(payload, should run): run input for the entry desk; else from the active handoffs.
+
+    Conditions and mappings share one budget per desk (time and operations; see the
+    module docstring): over it, the desk fails with ``CONDITION_BUDGET_EXCEEDED`` or
+    ``MAPPING_BUDGET_EXCEEDED``.
+    """
+    from coordination.domain.conditions import (
+        Budget,
+        BudgetExceeded,
+        ConditionError,
+        budgeted,
+        evaluate_condition,
+    )
 
     desk_id = desk["deskId"]
     if desk_id == document["entryDeskId"]:
         return run_input, True
+    seconds = _budget_seconds()
+    budget = Budget(seconds, CONDITION_BUDGET_OPERATIONS, tick=_cancel_watch(run_id))
     active = []
-    for handoff in document["handoffs"]:
-        if handoff["toDeskId"] != desk_id or handoff["fromDeskId"] not in outputs:
-            continue
-        upstream = outputs[handoff["fromDeskId"]]
-        try:
-            if evaluate_condition(handoff.get("condition"), upstream):
-                active.append((handoff, upstream))
-        except ConditionError as exc:
-            raise DeskFailed(
-                f"handoff {handoff['handoffId']}: bad condition {handoff.get('condition')!r}: {exc}"
-            ) from exc
+    with budgeted(budget):
+        for handoff in document["handoffs"]:
+            if handoff["toDeskId"] != desk_id or handoff["fromDeskId"] not in outputs:
+                continue
+            upstream = outputs[handoff["fromDeskId"]]
+            try:
+                if evaluate_condition(handoff.get("condition"), upstream):
+                    active.append((handoff, upstream))
+            except ConditionError as exc:
+                raise DeskFailed(
+                    f"handoff {handoff['handoffId']}: bad condition "
+                    f"{handoff.get('condition')!r}: {exc}"
+                ) from exc
+            except BudgetExceeded as exc:
+                raise DeskFailed(
+                    f"desk {desk_id}: the condition of handoff {handoff['handoffId']} "
+                    f"went over its budget: {exc}",
+                    code="CONDITION_BUDGET_EXCEEDED",
+                ) from exc
     if not active:
         return None, False
+    return _mapped(desk, active), True
+
+
+def _mapped(desk: dict[str, Any], active: list[tuple[dict[str, Any], Any]]) -> Any:
+    from coordination.domain.mapping import MappingError, MappingTooLarge, apply_mapping
+
+    desk_id = desk["deskId"]
     try:
         if desk.get("kind") == "desk:join":
-            merged = {h["fromDeskId"]: apply_mapping(h.get("mappingRefs"), up) for h, up in active}
-            return merged, True
+            return {h["fromDeskId"]: apply_mapping(h.get("mappingRefs"), up) for h, up in active}
         handoff, upstream = active[0]
-        return apply_mapping(handoff.get("mappingRefs"), upstream), True
+        return apply_mapping(handoff.get("mappingRefs"), upstream)
+    except MappingTooLarge as exc:
+        raise DeskFailed(
+            f"desk {desk_id}: mappingRefs build too much: {exc}", code="MAPPING_BUDGET_EXCEEDED"
+        ) from exc
     except MappingError as exc:
         raise DeskFailed(f"desk {desk_id}: bad mappingRefs: {exc}") from exc
 
@@ -186,11 +279,13 @@ def _human_wait(ctx, step, desk, payload, memory, policy) -> Any:
     }
 
 
-def _fail_desk(step, desk_id: str, message: str, detail: dict[str, Any]) -> None:
+def _fail_desk(
+    step, desk_id: str, message: str, detail: dict[str, Any], *, code: str | None = None
+) -> None:
     step.record(
         f"desk/{desk_id}/failed", "desk.failed", {"deskId": desk_id, "detail": message, **detail}
     )
-    raise DeskFailed(message)
+    raise DeskFailed(message, code=code)
 
 
 def _execute(
@@ -200,7 +295,7 @@ def _execute(
 
     handler = handler_for(desk)
     if handler is None:
-        return _echo(desk, payload, memory)
+        return _checked_size(desk, _echo(desk, payload, memory))
     output = handler(
         DeskCall(
             run_id=run_id,
@@ -211,7 +306,18 @@ def _execute(
             memory=memory,
         )
     )
+    _checked_size(desk, output)
     _check_output(desk, output)
+    return output
+
+
+def _checked_size(desk: dict[str, Any], output: Any) -> Any:
+    """Refuse an output the run may not store (too deep, too large, NUL, NaN)."""
+    from workflows.limits import json_limit_problem
+
+    problem = json_limit_problem(output, what=f"desk {desk['deskId']} output")
+    if problem is not None:
+        raise DeskFailed(str(problem), code=_limit_code("DESK_OUTPUT", problem.limit))
     return output
 
 

@@ -46,15 +46,20 @@ Examples: ``status == "ok"``, ``score >= 0.8 && !flagged``, ``items.length > 0``
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import json
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
     "MAX_CONDITION_LENGTH",
+    "Budget",
+    "BudgetExceeded",
     "ConditionError",
     "PathSegment",
     "check_condition_syntax",
@@ -74,6 +79,80 @@ PathSegment = str | int
 
 class ConditionError(ValueError):
     """A condition (or path) that does not parse; the message says where and why."""
+
+
+# --- the evaluation budget -------------------------------------------------------------
+
+
+class BudgetExceeded(Exception):
+    """Evaluation went over its ``Budget`` (time or work); ``reason`` says which."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass
+class Budget:
+    """How much one evaluation may cost: ``seconds`` of wall time and ``operations``
+    (values visited by comparisons, list items scanned, path steps, nodes evaluated).
+
+    ``tick`` (if any) is called about every ``tick_seconds`` while evaluating: the
+    executor uses it to notice a cancelled run, and raises from it to stop at once.
+    """
+
+    seconds: float
+    operations: int = 2_000_000
+    tick: Callable[[], None] | None = None
+    tick_seconds: float = 0.1
+    spent: int = 0
+    _deadline: float = field(default=0.0, repr=False)
+    _next_tick: float = field(default=0.0, repr=False)
+    _next_clock: int = field(default=0, repr=False)
+
+    def start(self) -> Budget:
+        now = time.monotonic()
+        self._deadline = now + self.seconds
+        self._next_tick = now + self.tick_seconds
+        self.spent = self._next_clock = 0
+        return self
+
+    def spend(self, amount: int = 1) -> None:
+        self.spent += amount
+        if self.spent > self.operations:
+            raise BudgetExceeded(
+                "operations", f"evaluation exceeded its budget of {self.operations} operations"
+            )
+        if self.spent < self._next_clock:
+            return
+        self._next_clock = self.spent + 512  # look at the clock every 512 operations
+        now = time.monotonic()
+        if now > self._deadline:
+            raise BudgetExceeded("time", f"evaluation exceeded its {self.seconds:g}s budget")
+        if self.tick is not None and now >= self._next_tick:
+            self._next_tick = now + self.tick_seconds
+            self.tick()
+
+
+_BUDGET: contextvars.ContextVar[Budget | None] = contextvars.ContextVar(
+    "condition_budget", default=None
+)
+
+
+@contextmanager
+def budgeted(budget: Budget) -> Iterator[Budget]:
+    """Charge every evaluation inside the block (conditions, paths, mappings) to ``budget``."""
+    token = _BUDGET.set(budget.start())
+    try:
+        yield budget
+    finally:
+        _BUDGET.reset(token)
+
+
+def _spend(amount: int = 1) -> None:
+    budget = _BUDGET.get()
+    if budget is not None:
+        budget.spend(amount)
 
 
 # --- values ----------------------------------------------------------------------------
@@ -96,6 +175,7 @@ def is_truthy(value: Any) -> bool:
 
 def json_equal(a: Any, b: Any) -> bool:
     """Deep equality of JSON values without coercion (numbers by value, bools apart)."""
+    _spend()
     if _is_number(a) or _is_number(b):
         return _is_number(a) and _is_number(b) and a == b
     if isinstance(a, bool) or isinstance(b, bool):
@@ -112,6 +192,7 @@ def json_equal(a: Any, b: Any) -> bool:
 def resolve_path(value: Any, segments: tuple[PathSegment, ...]) -> Any:
     """Follow ``segments`` into a JSON value; ``None`` as soon as a step is missing."""
     current = value
+    _spend(len(segments) + 1)
     for segment in segments:
         if isinstance(current, Mapping):
             current = current.get(str(segment))
@@ -247,6 +328,7 @@ def _compare(op: str, left: Any, right: Any) -> bool:
         if isinstance(right, list):
             return any(json_equal(left, item) for item in right)
         if isinstance(right, str):
+            _spend(len(right) // 64 + 1)
             return isinstance(left, str) and left in right
         if isinstance(right, Mapping):
             return isinstance(left, str) and left in right
@@ -309,7 +391,7 @@ class _Parser:
             nodes.append(self.parse_and())
         if len(nodes) == 1:
             return nodes[0]
-        return lambda data: any(is_truthy(node(data)) for node in nodes)
+        return lambda data: _spend() or any(is_truthy(node(data)) for node in nodes)
 
     def parse_and(self) -> _Node:
         nodes = [self.parse_compare()]
@@ -317,7 +399,7 @@ class _Parser:
             nodes.append(self.parse_compare())
         if len(nodes) == 1:
             return nodes[0]
-        return lambda data: all(is_truthy(node(data)) for node in nodes)
+        return lambda data: _spend() or all(is_truthy(node(data)) for node in nodes)
 
     def parse_compare(self) -> _Node:
         left = self.parse_unary()
@@ -329,7 +411,7 @@ class _Parser:
             if after.kind in ("OP", "NAME") and after.text in _COMPARISONS:
                 raise ConditionError(f"Comparisons do not chain: use && (position {after.pos})")
             op = token.text
-            return lambda data: _compare(op, left(data), right(data))
+            return lambda data: _spend() or _compare(op, left(data), right(data))
         return left
 
     def parse_unary(self) -> _Node:
@@ -376,7 +458,7 @@ class _Parser:
                 self.expect("]")
                 break
         self.depth -= 1
-        return lambda data: [item(data) for item in items]
+        return lambda data: _spend(len(items) + 1) or [item(data) for item in items]
 
     def parse_path_segments(self) -> tuple[PathSegment, ...]:
         head = self.current

@@ -19,12 +19,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from coordination.domain.conditions import ConditionError, parse_path, resolve_path
+from workflows.limits import MAX_JSON_BYTES, MAX_JSON_DEPTH, json_limit_problem
 
-__all__ = ["MappingError", "apply_mapping", "check_mapping_syntax"]
+__all__ = ["MappingError", "MappingTooLarge", "apply_mapping", "check_mapping_syntax"]
 
 
 class MappingError(ValueError):
     """A ``mappingRefs`` entry whose source path does not parse."""
+
+
+class MappingTooLarge(MappingError):
+    """The payload a mapping builds is over the stored-value limits (size or depth):
+    many references to one large value would otherwise copy it many times."""
 
 
 def _parsed(mapping_refs: Mapping[str, str]) -> list[tuple[str, tuple[str | int, ...]]]:
@@ -42,13 +48,22 @@ def apply_mapping(mapping_refs: Mapping[str, str] | None, upstream_output: Any) 
 
     Mapped values are deep copies, so the payload never aliases the upstream output.
     Raises ``MappingError`` for a source path that does not parse.
+    Raises ``MappingTooLarge`` before copying anything when the payload would be larger
+    or deeper than a stored value may be (``workflows.limits``).
     """
     if not mapping_refs:
         return upstream_output
-    return {
-        target: copy.deepcopy(resolve_path(upstream_output, segments))
+    shared = {
+        target: resolve_path(upstream_output, segments)
         for target, segments in _parsed(mapping_refs)
     }
+    # The walk stops at the limit, so checking many references to one big value is cheap.
+    problem = json_limit_problem(
+        shared, what="mapped payload", max_depth=MAX_JSON_DEPTH, max_bytes=MAX_JSON_BYTES
+    )
+    if problem is not None and problem.limit in ("size", "depth"):
+        raise MappingTooLarge(str(problem))
+    return copy.deepcopy(shared)
 
 
 def check_mapping_syntax(mapping_refs: Mapping[str, str] | None) -> str | None:

@@ -4,7 +4,7 @@ import logging
 
 from django.db import DatabaseError
 
-from coordination import runs
+from coordination import runs, services
 from coordination.contract import (
     DESK_NOT_WAITING,
     INVALID_DESK_ID,
@@ -44,6 +44,7 @@ def queue_run(ctx: BoundaryContext, data: QueueRunInput) -> QueueRunResult:
     if data.run_id is not None and not is_safe_id(data.run_id):
         raise INVALID_RUN_ID(f"Invalid run id: {data.run_id!r}", data={"runId": data.run_id})
     document = stored_document(data.workflow_id)
+    services.run_input_check(run_input=data.input)
     if data.run_id is not None:
         existing = runs.coordination_run(data.run_id)
         if existing is not None and (existing.input or {}).get("workflowId") != data.workflow_id:

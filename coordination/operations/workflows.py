@@ -58,4 +58,6 @@ def get_workflow(ctx: BoundaryContext, data: WorkflowRef) -> WorkflowEnvelope:
 @contract.implement("validateWorkflow")
 def validate_stored_workflow(ctx: BoundaryContext, data: WorkflowRef) -> ValidateResult:
     document = stored_document(data.workflow_id)
+    # A version stored before the limits existed is refused, not validated at any cost.
+    services.limits_check(document=document)
     return ValidateResult(workflow_id=data.workflow_id, validation=validate_workflow(document))

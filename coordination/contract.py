@@ -7,12 +7,14 @@ the original's procedure names, REST routes and error codes.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
-from rawr_site.contract import Contract, ErrorSpec, Schema
+from coordination.domain.document import CoordinationWorkflowV1
+from rawr_site.contract import Contract, DocumentedAs, ErrorSpec, Schema
 from workflows.codes import IDEMPOTENCY_KEY_REUSED, INVALID_RUN_ID, RUN_ID_CONFLICT, RUN_NOT_FOUND
+from workflows.ids import SAFE_ID_PATTERN
 
 contract = Contract(
     "coordination",
@@ -29,8 +31,12 @@ RUN_QUEUE_FAILED = ErrorSpec("RUN_QUEUE_FAILED", 500, "Run could not be queued")
 INVALID_DESK_ID = ErrorSpec("INVALID_DESK_ID", 400, "Invalid desk id")
 DESK_NOT_WAITING = ErrorSpec("DESK_NOT_WAITING", 409, "Desk is not waiting for approval")
 
-#: A CoordinationWorkflowV1 document (validated by the service: shape, then semantics).
-WorkflowDocument = dict[str, Any]
+#: A CoordinationWorkflowV1 document (validated by the service: shape, then semantics;
+#: stored exactly as sent). Published as the ``CoordinationWorkflowV1`` schema.
+WorkflowDocument = Annotated[dict[str, Any], DocumentedAs(CoordinationWorkflowV1)]
+#: Workflow, run and desk ids: the runtime's safe-id rule. Published as a pattern; checked by
+#: the operations, so a bad id is the contract's ``INVALID_*_ID`` rather than BAD_REQUEST.
+CoordinationId = Annotated[str, WithJsonSchema({"type": "string", "pattern": SAFE_ID_PATTERN})]
 RunLifecycleState = Literal["queued", "running", "completed", "failed"]
 
 
@@ -49,7 +55,7 @@ class WorkflowList(Wire):
 
 
 class WorkflowRef(Wire):
-    workflow_id: str = Field(description="Workflow id (^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$).")
+    workflow_id: CoordinationId = Field(description="Workflow id.")
 
 
 class ValidationErrorV1(Wire):
@@ -70,8 +76,10 @@ class ValidateResult(Wire):
 
 
 class QueueRunInput(Wire):
-    workflow_id: str
-    run_id: str | None = Field(default=None, description="Caller-chosen run id (idempotent).")
+    workflow_id: CoordinationId
+    run_id: CoordinationId | None = Field(
+        default=None, description="Caller-chosen run id (idempotent)."
+    )
     input: Any = None
 
 
@@ -114,7 +122,7 @@ class QueueRunResult(Wire):
 
 
 class RunRef(Wire):
-    run_id: str
+    run_id: CoordinationId
 
 
 class RunEnvelope(Wire):
@@ -147,8 +155,8 @@ class RunTimeline(Wire):
 
 
 class ApproveDeskInput(Wire):
-    run_id: str
-    desk_id: str
+    run_id: CoordinationId
+    desk_id: CoordinationId
     decision: Literal["approve", "reject"]
     payload: Any = None
 

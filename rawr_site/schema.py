@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from typing import Any
 
 from django.conf import settings
@@ -44,10 +45,160 @@ def merge_contract_routes(result: dict[str, Any], generator, request, public) ->
     ):
         ninja_schema = json.loads(json.dumps(api.get_openapi_schema(path_prefix=prefix)))
         merge_openapi(result, ninja_schema)
+    harden(result)
     result["paths"] = dict(sorted(result.get("paths", {}).items()))
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     result["components"]["schemas"] = dict(sorted(schemas.items()))
     return result
+
+
+# -- what generated clients and fuzzers rely on -------------------------------------------
+_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+_SAFE = frozenset({"get", "head", "options"})
+_CODE_RE = re.compile(r"`([A-Z][A-Z0-9_]*)`")
+#: Operations anyone may call (the CSRF cookie bootstrap).
+_ANONYMOUS = frozenset({"auth_csrf"})
+SECURITY_SCHEMES: dict[str, Any] = {
+    "ApiKeyAuth": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key (`Authorization: Bearer rawr_...`), within its scopes.",
+    },
+    "cookieAuth": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "sessionid",
+        "description": "A signed-in Django session (the console, micro-frontends).",
+    },
+    "csrfToken": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-CSRFToken",
+        "description": (
+            "With a session, unsafe methods also need the CSRF token (`GET /api/auth/csrf` "
+            "sets the `csrftoken` cookie and returns it)."
+        ),
+    },
+}
+
+
+def harden(document: dict[str, Any]) -> dict[str, Any]:
+    """Make the merged document say exactly what the server does.
+
+    Every operation gets its security requirement (an API key, or a session plus the
+    CSRF header for unsafe methods), every error answer it can give (each with the enum
+    of its codes), component titles equal to their names (generators name models by
+    title: two ``RunRef`` titles made one model vanish) and no unreferenced component.
+    """
+    components = document.setdefault("components", {})
+    components["securitySchemes"] = copy.deepcopy(SECURITY_SCHEMES)
+    for _path, method, operation in _operations(document):
+        _secure(method, operation)
+        _declare_errors(method, operation)
+    for name, schema in components.get("schemas", {}).items():
+        if isinstance(schema, dict) and "title" in schema:
+            schema["title"] = name
+    _drop_impossible_defaults(document)
+    _prune_components(document)
+    return document
+
+
+def _operations(document: dict[str, Any]):
+    for path, item in document.get("paths", {}).items():
+        for method in _METHODS:
+            if method in item:
+                yield path, method, item[method]
+
+
+def _secure(method: str, operation: dict[str, Any]) -> None:
+    if operation.get("operationId") in _ANONYMOUS:
+        operation["security"] = [{}]
+        return
+    session: dict[str, list[str]] = {"cookieAuth": []}
+    if method not in _SAFE:
+        session["csrfToken"] = []
+    operation["security"] = [{"ApiKeyAuth": []}, session]
+
+
+def _declare_errors(method: str, operation: dict[str, Any]) -> None:
+    from rawr_site.transports.openapi import error_response
+
+    responses = {str(code): body for code, body in operation.get("responses", {}).items()}
+    wanted = {"400", "413", "503"}
+    if operation.get("operationId") not in _ANONYMOUS:
+        wanted |= {"401", "403"}
+    if method not in _SAFE:
+        wanted.add("415")
+    if any(p.get("in") == "path" for p in operation.get("parameters", [])):
+        wanted.add("404")
+    for status in wanted:
+        responses.setdefault(status, {"description": ""})
+    for status, body in list(responses.items()):
+        if not status.isdigit() or int(status) < 400:
+            continue
+        description = body.get("description", "")
+        codes = _CODE_RE.findall(description)
+        answer = error_response(int(status), codes)
+        if description and codes:
+            answer["description"] = description
+        responses[status] = answer
+    operation["responses"] = dict(sorted(responses.items()))
+
+
+def _drop_impossible_defaults(node: Any) -> None:
+    """``default: null`` on a schema that does not admit null (a field that is simply
+    optional) is invalid JSON Schema and makes generators type the field ``T | null``."""
+    if isinstance(node, dict):
+        if "default" in node and node["default"] is None and not _admits_null(node):
+            del node["default"]
+        for value in node.values():
+            _drop_impossible_defaults(value)
+    elif isinstance(node, list):
+        for item in node:
+            _drop_impossible_defaults(item)
+
+
+def _admits_null(schema: dict[str, Any]) -> bool:
+    kind = schema.get("type")
+    if kind is None and not any(k in schema for k in ("anyOf", "oneOf", "$ref", "enum")):
+        return True  # no type at all: any JSON value, null included
+    if kind == "null" or (isinstance(kind, list) and "null" in kind):
+        return True
+    if None in schema.get("enum", ()):
+        return True
+    return any(
+        isinstance(option, dict) and _admits_null(option)
+        for option in [*schema.get("anyOf", []), *schema.get("oneOf", [])]
+    )
+
+
+def _prune_components(document: dict[str, Any]) -> None:
+    schemas = document.get("components", {}).get("schemas", {})
+    reachable: set[str] = set()
+    pending = _refs(document.get("paths", {}))
+    while pending:
+        name = pending.pop()
+        if name in reachable or name not in schemas:
+            continue
+        reachable.add(name)
+        pending |= _refs(schemas[name])
+    for name in list(schemas):
+        if name not in reachable:
+            del schemas[name]
+
+
+def _refs(node: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            found.add(ref.rpartition("/")[2])
+        for value in node.values():
+            found |= _refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= _refs(item)
+    return found
 
 
 def merge_openapi(target: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 from django.core.management import call_command
@@ -45,8 +47,9 @@ def test_operations_are_derived_from_the_contract(schema) -> None:
     assert get_doc["parameters"][0]["name"] == "documentId"
     assert get_doc["parameters"][0]["schema"]["type"] == "integer"
     assert "`DOCUMENT_NOT_FOUND`" in get_doc["responses"]["404"]["description"]
-    error_ref = get_doc["responses"]["404"]["content"]["application/json"]["schema"]["$ref"]
-    assert error_ref == "#/components/schemas/RawrErrorBody"
+    not_found = get_doc["responses"]["404"]["content"]["application/json"]["schema"]
+    assert not_found["properties"]["code"]["enum"] == ["DOCUMENT_NOT_FOUND", "NOT_FOUND"]
+    assert not_found["required"] == ["defined", "code", "status", "message"]
 
     query = schema["paths"]["/api/orpc/search/query"]["get"]
     params = {p["name"]: p for p in query["parameters"]}
@@ -128,3 +131,76 @@ def test_merge_refuses_to_publish_one_route_twice() -> None:
     one = {"paths": {"/api/x": {"get": {"responses": {}}}}, "components": {"schemas": {}}}
     with pytest.raises(SchemaClashError):
         merge_openapi(one, {"paths": {"/api/x": {"get": {"responses": {}}}}})
+
+
+def _operations(schema: dict):
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            yield path, method, operation
+
+
+def test_every_operation_declares_its_security_and_every_answer(schema) -> None:
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["ApiKeyAuth"] == {**schemes["ApiKeyAuth"], "type": "http", "scheme": "bearer"}
+    assert schemes["cookieAuth"]["in"] == "cookie" and schemes["csrfToken"]["in"] == "header"
+    for path, method, operation in _operations(schema):
+        label = f"{method.upper()} {path}"
+        if operation["operationId"] == "auth_csrf":
+            assert operation["security"] == [{}], label
+            continue
+        session = {"cookieAuth": []} if method == "get" else {"cookieAuth": [], "csrfToken": []}
+        assert operation["security"] == [{"ApiKeyAuth": []}, session], label
+        statuses = set(operation["responses"])
+        assert {"400", "401", "403", "413", "503"} <= statuses, label
+        if method != "get":
+            assert "415" in statuses, label
+        if "{" in path:
+            assert "404" in statuses, label
+        for status, answer in operation["responses"].items():
+            if int(status) >= 400:
+                body = answer["content"]["application/json"]["schema"]
+                assert body["properties"]["code"]["enum"], label
+
+
+def test_declared_codes_are_enums_per_status_and_triggers_take_an_idempotency_key(schema) -> None:
+    enrich = schema["paths"]["/api/workflows/search/enrich"]["post"]
+    header = {p["name"]: p for p in enrich["parameters"]}["Idempotency-Key"]
+    assert header["in"] == "header" and header["schema"]["maxLength"] == 255
+    codes = enrich["responses"]["409"]["content"]["application/json"]["schema"]
+    assert codes["properties"]["code"]["enum"] == ["CONFLICT", "RUN_ID_CONFLICT"]
+    queue = schema["paths"]["/api/orpc/coordination/workflows/{workflowId}/run"]["post"]
+    assert "Idempotency-Key" in {p["name"] for p in queue["parameters"]}
+    get_doc = schema["paths"]["/api/orpc/search/documents/{documentId}"]["get"]
+    assert "Idempotency-Key" not in {p["name"] for p in get_doc["parameters"]}
+
+
+def test_ids_limits_and_cursors_are_documented(schema) -> None:
+    from workflows.ids import SAFE_ID_PATTERN
+
+    run = {p["name"]: p for p in schema["paths"]["/api/runs/{id}/"]["get"]["parameters"]}
+    assert run["id"]["schema"]["pattern"] == SAFE_ID_PATTERN
+    status = schema["paths"]["/api/orpc/coordination/runs/{runId}"]["get"]["parameters"][0]
+    assert status["schema"]["pattern"] == SAFE_ID_PATTERN
+    listing = {p["name"]: p for p in schema["paths"]["/api/runs/"]["get"]["parameters"]}
+    assert listing["limit"]["schema"] == {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 200,
+        "default": 50,
+    }
+    assert "cursor" in listing and "next" in listing["cursor"]["description"]
+
+
+def test_outputs_list_every_field_and_components_are_unique_and_used(schema) -> None:
+    components = schema["components"]["schemas"]
+    status = components["RunStatusV1"]
+    assert {"finishedAt", "error", "waitingFor", "output"} <= set(status["required"])
+    assert {"deskId", "detail"} <= set(components["DeskRunEventV1"]["required"])
+    titles = [c["title"] for c in components.values() if "title" in c]
+    assert len(titles) == len(set(titles)), "generators name models by title"
+    text = json.dumps(schema)
+    for name in components:
+        assert f'"#/components/schemas/{name}"' in text, f"{name} is never referenced"
+    workflow = components["WorkflowEnvelopeInput"]["properties"]["workflow"]
+    assert workflow["title"] == "CoordinationWorkflowV1"
+    assert {"workflowId", "desks", "handoffs"} <= set(workflow["required"])

@@ -79,7 +79,12 @@ UnitPrice = Annotated[
         {
             "anyOf": [
                 {"type": "string", "pattern": AMOUNT_PATTERN},
-                {"type": "number", "minimum": float(AMOUNT_MIN), "maximum": float(AMOUNT_MAX)},
+                {
+                    "type": "number",
+                    "minimum": float(AMOUNT_MIN),
+                    "maximum": float(AMOUNT_MAX),
+                    "multipleOf": 0.01,
+                },
             ],
             "description": f"Unit price: {_AMOUNT_HELP} (a decimal string is exact).",
             "examples": ["12.50"],
@@ -117,7 +122,7 @@ InvoiceStatus = Literal["draft", "awaiting_approval", "sent", "rejected"]
 
 class LineInput(Schema):
     description: Annotated[Text, StringConstraints(max_length=500)]
-    quantity: Annotated[int, BeforeValidator(_no_bool), Field(ge=1, le=MAX_QUANTITY)]
+    quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY), BeforeValidator(_no_bool)]
     unit_price: UnitPrice
 
 

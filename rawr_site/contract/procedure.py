@@ -93,12 +93,21 @@ class Procedure:
         return spec is not None and spec.status == error.status
 
     # -- the one execution path every transport and the client share ----------------
-    def parse_input(self, raw: Any) -> BaseModel | None:
-        """Validate caller input; failures become 400 ``BAD_REQUEST`` with ``data.issues``."""
+    def parse_input(self, raw: Any, *, strict: bool = False) -> BaseModel | None:
+        """Validate caller input; failures become 400 ``BAD_REQUEST`` with ``data.issues``.
+
+        ``strict`` is for JSON a caller sent (request bodies): pydantic's strict mode, so
+        ``true`` is not the id ``1`` and ``"5"`` is not a number, exactly as the published
+        schema says (``3.0`` is still the integer 3, as in JSON Schema). Query strings,
+        where every value is text, stay lax.
+        """
         if self.input is None:
             return None
+        data = {} if raw is None else raw
         try:
-            return self.input.model_validate({} if raw is None else raw)
+            if strict:
+                return self.input.model_validate(_integral_floats_as_ints(data), strict=True)
+            return self.input.model_validate(data)
         except ValidationError as exc:
             raise bad_request("Input validation failed", validation_issues(exc)) from exc
 
@@ -113,16 +122,19 @@ class Procedure:
             {"permission": self.permission},
         )
 
-    def call(self, ctx: BoundaryContext, raw_input: Any) -> BaseModel | None:
+    def call(
+        self, ctx: BoundaryContext, raw_input: Any, *, strict: bool = False
+    ) -> BaseModel | None:
         """Check the permission, validate input, run the handler, validate output.
 
         Raises ``RawrError`` only. The permission is checked first, so a refused caller
-        learns nothing about the input rules and nothing runs.
+        learns nothing about the input rules and nothing runs. ``strict``: see
+        ``parse_input`` (the HTTP transports set it for JSON bodies).
         """
         if self.handler is None:
             raise RawrError("NOT_IMPLEMENTED", 501, f"Procedure {self.key} has no handler")
         self.check_permission(ctx)
-        parsed = self.parse_input(raw_input)
+        parsed = self.parse_input(raw_input, strict=strict)
         ctx.capability, ctx.procedure = self.capability, self.name
         result = self.handler(ctx, parsed)
         if self.output is None:
@@ -136,11 +148,15 @@ class Procedure:
             raise RawrError("INTERNAL_SERVER_ERROR", 500, "Output validation failed") from exc
 
     def dump_output(self, output: BaseModel | None, *, mode: str = "json") -> Any:
-        """Output with wire (camelCase) names (``mode="python"`` keeps datetimes for RPC meta)."""
+        """Output with wire (camelCase) names (``mode="python"`` keeps datetimes for RPC meta).
+
+        Every declared field is present, ``null`` when it has no value: the published
+        schema lists every output field as required (nullable where it may be empty), so
+        generated clients never meet an absent field they were told exists.
+        """
         if output is None:
             return None
-        omit_none = bool(getattr(output, "wire_omit_none", False))
-        return output.model_dump(mode=mode, by_alias=True, exclude_none=omit_none)
+        return output.model_dump(mode=mode, by_alias=True)
 
     def problems(self) -> list[str]:
         """Declaration mistakes the manifest check and Django's system checks report."""
@@ -166,9 +182,7 @@ class Procedure:
             if not ERROR_CODE_RE.match(code) or not (spec.status >= 400 or spec.status < 200):
                 out.append(f"{self.key}: bad declared error {code} ({spec.status})")
         if self.permission is not None and not PERMISSION_RE.match(self.permission):
-            out.append(
-                f"{self.key}: permission {self.permission!r} must be 'app_label.codename'"
-            )
+            out.append(f"{self.key}: permission {self.permission!r} must be 'app_label.codename'")
         if self.handler is None:
             out.append(f"{self.key}: no handler (decorate one with @contract.implement)")
         return out
@@ -266,6 +280,18 @@ class Contract:
                 )
             seen[route] = proc.key
         return out
+
+
+def _integral_floats_as_ints(value: Any) -> Any:
+    """``3.0`` is the integer 3, as JSON Schema (and JavaScript) says; strict pydantic would
+    refuse it for an ``int`` field while the published schema promises it is one."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _integral_floats_as_ints(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_integral_floats_as_ints(item) for item in value]
+    return value
 
 
 def _wire_field_names(model: type[BaseModel]) -> set[str]:

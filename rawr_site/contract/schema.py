@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler
 from pydantic.alias_generators import to_camel
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 
 class Schema(BaseModel):
@@ -20,7 +22,31 @@ class Schema(BaseModel):
         populate_by_name=True,
         from_attributes=True,
         extra="ignore",
+        # Outputs always carry every field (``null`` when empty), so the published output
+        # schema lists them all as required; inputs keep their defaults optional.
+        json_schema_serialization_defaults_required=True,
     )
-    #: Output models that set this leave ``None`` fields out of the wire JSON (the way a
-    #: TypeScript ``field?: T`` is absent rather than null).
+    #: Kept for old capability code: outputs are never trimmed any more (every declared
+    #: field is on the wire, ``null`` when empty), whatever a model sets here.
     wire_omit_none: ClassVar[bool] = False
+
+
+class DocumentedAs:
+    """``Annotated[dict[str, Any], DocumentedAs(Model)]``: validated as the plain type, published
+    as ``Model``'s schema (a named component).
+
+    For documents a service validates itself (and stores exactly as sent, unknown keys
+    included), so the published schema is still the real shape instead of an untyped
+    object.
+    """
+
+    def __init__(self, model: type[BaseModel]) -> None:
+        self.model = model
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return handler(self.model.__pydantic_core_schema__)
+
+    def __repr__(self) -> str:
+        return f"DocumentedAs({self.model.__name__})"

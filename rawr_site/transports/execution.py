@@ -61,7 +61,8 @@ def run_procedure(
             csrf_required=request.method not in SAFE_METHODS,
         )
         raw_input = read_input(request)
-        output = proc.call(ctx, raw_input)
+        # JSON bodies are parsed strictly (``true`` is not ``1``); query strings are text.
+        output = proc.call(ctx, raw_input, strict=request.method not in SAFE_METHODS)
         return write_output(proc, output)
     except RawrError as error:
         return write_error(error, proc.is_defined(error))

@@ -27,6 +27,20 @@ from rawr_site.transports.querystring import is_array_schema, parse_query
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 ERROR_COMPONENT = "RawrErrorBody"
+#: A procedure that declares this code honours the ``Idempotency-Key`` header.
+IDEMPOTENT_ERROR = "IDEMPOTENCY_KEY_REUSED"
+IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": (
+        "Dedupes retries of this request for 24 h: the same key from the same caller with "
+        "the same body answers the original run; with another body it is a 422 "
+        "`IDEMPOTENCY_KEY_REUSED`."
+    ),
+    # An empty header is no key (a proxy may send one); the server refuses over 255.
+    "schema": {"type": "string", "maxLength": 255},
+}
 
 
 def _read_published_input(proc: Procedure):
@@ -133,14 +147,14 @@ class SlashTolerantFallback:
 class ContractNinjaAPI(NinjaAPI):
     """A NinjaAPI whose OpenAPI document carries the contract's component schemas."""
 
-    def __init__(self, *args: Any, procedures: list[Procedure], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, catalog: SchemaCatalog, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.procedures = procedures
+        self.catalog = catalog
 
     def get_openapi_schema(self, *, path_prefix: str | None = None, path_params=None):
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        components.update(contract_components(self.procedures))
+        components.update(copy.deepcopy(self.catalog.components))
         return schema
 
 
@@ -151,12 +165,13 @@ def build_published_api(contracts: list[Contract], *, surface: str, namespace: s
         for proc in contract
         if proc.visibility == "external" and proc.surface == surface
     ]
+    catalog = SchemaCatalog(procedures)
     api = ContractNinjaAPI(
         title=f"RAWR published routes ({surface})",
         urls_namespace=namespace,
         docs_url=None,
         openapi_url=None,
-        procedures=procedures,
+        catalog=catalog,
     )
     for contract in contracts:
         router = Router(tags=[contract.capability])
@@ -167,13 +182,13 @@ def build_published_api(contracts: list[Contract], *, surface: str, namespace: s
                 # Path params are read from the resolver match and merged into the input
                 # (path wins), not declared as view arguments.
                 warnings.filterwarnings("ignore", message=r"Field\(s\) .* are in the view path")
-                _add_operation(router, proc)
+                _add_operation(router, proc, catalog)
         api.add_router("", router)
     api.fallback = csrf_exempt(SlashTolerantFallback(procedures))
     return api
 
 
-def _add_operation(router: Router, proc: Procedure) -> None:
+def _add_operation(router: Router, proc: Procedure, catalog: SchemaCatalog) -> None:
     router.add_api_operation(
         proc.path,
         [proc.method],
@@ -182,7 +197,7 @@ def _add_operation(router: Router, proc: Procedure) -> None:
         summary=proc.summary,
         description=operation_description(proc) or None,
         tags=[proc.capability],
-        openapi_extra=operation_fragment(proc),
+        openapi_extra=operation_fragment(proc, catalog),
         url_name=f"{proc.capability}.{proc.name}",
     )
 
@@ -198,22 +213,75 @@ def _models(procedures: list[Procedure]) -> list[tuple[type[BaseModel], str]]:
     return list(seen)
 
 
-def contract_components(procedures: list[Procedure]) -> dict[str, Any]:
-    models = _models(procedures)
-    components: dict[str, Any] = {ERROR_COMPONENT: error_body_schema()}
-    if not models:
-        return components
-    _keys, top = models_json_schema(models, ref_template=REF_TEMPLATE, by_alias=True)
-    components.update(top.get("$defs", {}))
-    return components
+class SchemaCatalog:
+    """The component schemas of one published API, each model named once.
+
+    All input (validation) and output (serialization) models of the API are generated
+    together, so a model used both ways whose two schemas differ (outputs list every
+    field as required) gets two components: ``Name`` for the output and ``NameInput`` for
+    the input. Operations take their ``$ref`` from here, so refs and components agree.
+    """
+
+    def __init__(self, procedures: list[Procedure]) -> None:
+        models = _models(procedures)
+        self.components: dict[str, Any] = {}
+        self._refs: dict[tuple[type[BaseModel], str], dict[str, Any]] = {}
+        if not models:
+            return
+        keys, top = models_json_schema(models, ref_template=REF_TEMPLATE, by_alias=True)
+        defs = top.get("$defs", {})
+        renames = _friendly_names(defs)
+        for name, schema in _rewrite_component_refs(defs, renames).items():
+            self.components[renames.get(name, name)] = schema
+        for key, ref in keys.items():
+            self._refs[key] = _rewrite_component_refs(dict(ref), renames)
+
+    def ref(self, model: type[BaseModel], mode: str) -> dict[str, Any]:
+        return copy.deepcopy(self._refs[(model, mode)])
 
 
-def _ref_for(model: type[BaseModel], mode: str) -> dict[str, Any]:
-    keys, _top = models_json_schema([(model, mode)], ref_template=REF_TEMPLATE, by_alias=True)
-    return dict(keys[(model, mode)])
+def _friendly_names(defs: dict[str, Any]) -> dict[str, str]:
+    """``X-Output`` -> ``X`` and ``X-Input`` -> ``XInput`` (pydantic's names otherwise)."""
+    renames: dict[str, str] = {}
+    taken = set(defs)
+    for name in defs:
+        base, sep, mode = name.rpartition("-")
+        if not sep or mode not in ("Input", "Output"):
+            continue
+        wanted = base if mode == "Output" else f"{base}Input"
+        if wanted in taken:
+            wanted = f"{base}{mode}"
+        if wanted in taken:
+            continue
+        renames[name] = wanted
+        taken.add(wanted)
+    return renames
 
 
-def error_body_schema() -> dict[str, Any]:
+def _rewrite_component_refs(node: Any, renames: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                prefix, _, name = value.rpartition("/")
+                value = f"{prefix}/{renames.get(name, name)}"
+            out[key] = _rewrite_component_refs(value, renames)
+        return out
+    if isinstance(node, list):
+        return [_rewrite_component_refs(item, renames) for item in node]
+    return node
+
+
+def error_body_schema(codes: list[str] | None = None) -> dict[str, Any]:
+    """The error object; with ``codes``, ``code`` is an enum of exactly those codes.
+
+    Each operation's error responses carry their own enum (the codes the operation
+    declares for that status plus the common code of the status), so generated clients
+    get a union type per answer instead of a plain string.
+    """
+    code: dict[str, Any] = {"type": "string", "examples": ["BAD_REQUEST"]}
+    if codes:
+        code = {"type": "string", "enum": sorted(set(codes))}
     return {
         "type": "object",
         "description": "The one error shape of every /api route (oRPC error object).",
@@ -222,13 +290,31 @@ def error_body_schema() -> dict[str, Any]:
                 "type": "boolean",
                 "description": "True when the code is declared by the operation's contract.",
             },
-            "code": {"type": "string", "examples": ["BAD_REQUEST"]},
+            "code": code,
             "status": {"type": "integer"},
             "message": {"type": "string"},
             "data": {"description": "Error details, e.g. `issues` for BAD_REQUEST."},
         },
         "required": ["defined", "code", "status", "message"],
         "additionalProperties": False,
+    }
+
+
+def common_code(status: int) -> str:
+    """The common code (``COMMON_ERRORS``) a transport answers with for ``status``."""
+    for code, (code_status, _message) in COMMON_ERRORS.items():
+        if code_status == status:
+            return code
+    return "INTERNAL_SERVER_ERROR" if status >= 500 else "BAD_REQUEST"
+
+
+def error_response(status: int, codes: list[str], note: str = "") -> dict[str, Any]:
+    """One declared error answer: its codes in the description and as the ``code`` enum."""
+    codes = sorted({*codes, common_code(status)})
+    description = "Error: " + ", ".join(f"`{code}`" for code in codes) + note
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": error_body_schema(codes)}},
     }
 
 
@@ -252,7 +338,7 @@ def operation_description(proc: Procedure) -> str:
     return "\n\n".join(parts)
 
 
-def operation_fragment(proc: Procedure) -> dict[str, Any]:
+def operation_fragment(proc: Procedure, catalog: SchemaCatalog) -> dict[str, Any]:
     """``openapi_extra`` for the Ninja operation: parameters, body, responses, permission."""
     props, required, _schema = _input_properties(proc)
     parameters: list[dict[str, Any]] = []
@@ -291,42 +377,45 @@ def operation_fragment(proc: Procedure) -> dict[str, Any]:
             if rest_required:
                 body_schema["required"] = rest_required
         else:
-            body_schema = _ref_for(proc.input, "validation")
+            body_schema = catalog.ref(proc.input, "validation")
         fragment["requestBody"] = {
             "required": bool(rest_required),
             "content": {"application/json": {"schema": body_schema}},
         }
+    if IDEMPOTENT_ERROR in proc.errors:
+        parameters.append(IDEMPOTENCY_KEY_PARAMETER)
     if parameters:
         fragment["parameters"] = parameters
-    fragment["responses"] = _responses(proc)
+    fragment["responses"] = _responses(proc, catalog)
     if proc.permission:
         fragment["x-rawr-permission"] = proc.permission
     return fragment
 
 
-def _responses(proc: Procedure) -> dict[str, Any]:
+def _responses(proc: Procedure, catalog: SchemaCatalog) -> dict[str, Any]:
     success: dict[str, Any] = {"description": proc.summary or "OK"}
     if proc.output is not None:
         success["content"] = {
-            "application/json": {"schema": _ref_for(proc.output, "serialization")}
+            "application/json": {"schema": catalog.ref(proc.output, "serialization")}
         }
     responses: dict[str, Any] = {str(proc.success_status): success}
     by_status: dict[int, list[str]] = {}
-    for code in ("BAD_REQUEST", "UNAUTHORIZED", "FORBIDDEN", "PAYLOAD_TOO_LARGE"):
-        by_status.setdefault(COMMON_ERRORS[code][0], []).append(code)
     for spec in proc.errors.values():
         by_status.setdefault(spec.status, []).append(spec.code)
+    # What every published route can answer besides the declared codes: bad input, no or
+    # a bad credential, a refused caller, an oversize request, a busy database; a body
+    # that is not JSON; an id in the path that names nothing.
+    for status in (400, 401, 403, 413, 503):
+        by_status.setdefault(status, [])
+    if proc.method != "GET":
+        by_status.setdefault(415, [])
+    if proc.path_params:
+        by_status.setdefault(404, [])
     for status in sorted(by_status):
-        codes = ", ".join(f"`{code}`" for code in by_status[status])
-        description = f"Error: {codes}"
+        note = ""
         if status == 403 and proc.permission:
-            description += f" (also when the session user lacks `{proc.permission}`)"
-        responses[str(status)] = {
-            "description": description,
-            "content": {
-                "application/json": {"schema": {"$ref": REF_TEMPLATE.format(model=ERROR_COMPONENT)}}
-            },
-        }
+            note = f" (also when the session user lacks `{proc.permission}`)"
+        responses[str(status)] = error_response(status, by_status[status], note)
     return responses
 
 

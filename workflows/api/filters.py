@@ -7,9 +7,24 @@ page stays an index scan at millions of rows.
 
 from __future__ import annotations
 
+from django import forms
 from django_filters import rest_framework as filters
+from django_filters.fields import IsoDateTimeField
 
 from workflows.models import Run, RunStatus
+
+
+class _PresentIsoDateTimeField(IsoDateTimeField):
+    """An empty ``created_after=`` is a 400 like any other non-date, not "no filter"."""
+
+    def clean(self, value):
+        if value == "":
+            raise forms.ValidationError("Enter an ISO 8601 date and time.", code="invalid")
+        return super().clean(value)
+
+
+class _IsoDateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = _PresentIsoDateTimeField
 
 
 class RunFilter(filters.FilterSet):
@@ -19,12 +34,12 @@ class RunFilter(filters.FilterSet):
     )
     capability = filters.CharFilter(help_text="Only runs of this capability.")
     function = filters.CharFilter(field_name="function_id", help_text="Durable function id.")
-    created_after = filters.IsoDateTimeFilter(
+    created_after = _IsoDateTimeFilter(
         field_name="created_at",
         lookup_expr="gte",
         help_text="Runs created at or after this ISO 8601 time.",
     )
-    created_before = filters.IsoDateTimeFilter(
+    created_before = _IsoDateTimeFilter(
         field_name="created_at",
         lookup_expr="lt",
         help_text="Runs created before this ISO 8601 time.",

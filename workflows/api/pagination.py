@@ -57,8 +57,57 @@ class KeysetCursorPagination(CursorPagination):
     """``ordering`` must end with a unique field; ``limit`` sets the page size."""
 
     page_size_query_param = "limit"
-    cursor_query_description = "Opaque cursor from a previous page's next/previous link."
+    cursor_query_description = (
+        "Opaque cursor: the `cursor` parameter of a previous page's `next` or `previous` link."
+    )
     page_size_query_description = "Page size."
+
+    def get_page_size(self, request: Request) -> int:
+        """``limit`` is an integer in ``1..max_page_size`` or a 400 -- never silently ignored.
+
+        DRF falls back to the default page size for ``limit=null``, ``limit=0`` or
+        ``limit=abc``; a client that asked for something else should hear about it.
+        """
+        values = request.query_params.getlist(self.page_size_query_param)
+        if not values:
+            return self.page_size
+        raw = values[-1]
+        if len(values) != 1 or not (raw.isascii() and raw.isdigit()) or len(raw) > 6:
+            raise RawrError(
+                "BAD_REQUEST", 400, f"limit must be an integer from 1 to {self.max_page_size}"
+            )
+        size = int(raw)
+        if not 1 <= size <= self.max_page_size:
+            raise RawrError(
+                "BAD_REQUEST", 400, f"limit must be an integer from 1 to {self.max_page_size}"
+            )
+        return size
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": self.cursor_query_description,
+                "schema": {"type": "string", "pattern": "^[A-Za-z0-9+/]+={0,2}$"},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": (
+                    f"Page size, 1 to {self.max_page_size} (default {self.page_size}); "
+                    "anything else is a 400."
+                ),
+                "schema": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": self.max_page_size,
+                    "default": self.page_size,
+                },
+            },
+        ]
 
     def paginate_queryset(
         self, queryset: QuerySet, request: Request, view: Any = None

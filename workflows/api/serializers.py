@@ -95,5 +95,6 @@ class TimelineEventResourceSerializer(serializers.Serializer):
 class RunReplayRequestSerializer(serializers.Serializer):
     input = serializers.JSONField(
         required=False,
-        help_text="Input for the new run; omit it to reuse the original input.",
+        allow_null=True,
+        help_text="Input for the new run; omit it (or send null) to reuse the original input.",
     )

@@ -47,6 +47,7 @@ from workflows.api.serializers import (
     StepResourceSerializer,
     TimelineEventResourceSerializer,
 )
+from workflows.ids import SAFE_ID_PATTERN
 from workflows.models import Run
 
 _RUN_ID = OpenApiParameter(
@@ -54,6 +55,7 @@ _RUN_ID = OpenApiParameter(
     OpenApiTypes.STR,
     OpenApiParameter.PATH,
     description="Run id (letters, digits, '.', '_', '-'; at most 128 characters).",
+    pattern=SAFE_ID_PATTERN,
 )
 _AFTER = OpenApiParameter(
     "after",

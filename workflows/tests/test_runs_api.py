@@ -303,7 +303,11 @@ def test_cursor_pages_walk_every_run_once_without_counting(api) -> None:
         backwards = ids(response) + backwards
         url = response.json()["previous"]
     assert backwards == expected[:125], "walking back yields the same pages"
-    assert len(ids(api.get("/api/runs/?function=t.bulk&limit=100000"))) == 130, "capped at 200"
+    assert len(ids(api.get("/api/runs/?function=t.bulk&limit=200"))) == 130
+    for limit in ("100000", "201", "0", "-1", "null", "", "1.5", "true"):
+        response = api.get(f"/api/runs/?limit={limit}")
+        assert response.status_code == 400, (limit, response.content)
+        assert response.json()["message"] == "limit must be an integer from 1 to 200"
 
 
 # -- detail, steps, timeline ----------------------------------------------------------------

@@ -15,17 +15,49 @@ export interface CoordinationApproveDeskResult {
   eventId: string;
 }
 
+export interface CoordinationDeskDefinitionV1Input {
+  deskId: string;
+  kind: string;
+  name: string;
+  responsibility: string;
+  domain: string;
+  inputSchema: Record<string, unknown>;
+  outputSchema: Record<string, unknown>;
+  memoryScope?: unknown;
+  runtimePolicy?: CoordinationRuntimePolicyV1Input;
+}
+
+export interface CoordinationDeskDefinitionV1Output {
+  deskId: string;
+  kind: string;
+  name: string;
+  responsibility: string;
+  domain: string;
+  inputSchema: Record<string, unknown>;
+  outputSchema: Record<string, unknown>;
+  memoryScope?: unknown;
+  runtimePolicy?: CoordinationRuntimePolicyV1Output;
+}
+
 export interface CoordinationDeskRunEventV1 {
   eventId: string;
   runId: string;
   workflowId: string;
-  deskId?: string | null;
+  deskId: string | null;
   type: "run.started" | "run.completed" | "run.failed" | "desk.started" | "desk.completed" | "desk.failed";
   ts: string;
   status: "queued" | "running" | "completed" | "failed";
-  detail?: string | null;
-  input?: unknown;
-  output?: unknown;
+  detail: string | null;
+  input: unknown;
+  output: unknown;
+}
+
+export interface CoordinationHandoffDefinitionV1 {
+  handoffId: string;
+  fromDeskId: string;
+  toDeskId: string;
+  condition?: string;
+  mappingRefs?: Record<string, string>;
 }
 
 export interface CoordinationQueueRunInput {
@@ -54,18 +86,30 @@ export interface CoordinationRunStatusV1 {
   workflowVersion: number;
   status: "queued" | "running" | "completed" | "failed";
   startedAt: string;
-  finishedAt?: string | null;
-  input?: unknown;
-  output?: unknown;
-  error?: string | null;
+  finishedAt: string | null;
+  input: unknown;
+  output: unknown;
+  error: string | null;
   traceLinks: CoordinationTraceLink[];
   /** Set while the run waits for a person to approve a human-wait desk. */
-  waitingFor?: CoordinationWaitingForV1 | null;
+  waitingFor: CoordinationWaitingForV1 | null;
 }
 
 export interface CoordinationRunTimeline {
   runId: string;
   timeline: CoordinationDeskRunEventV1[];
+}
+
+export interface CoordinationRuntimePolicyV1Input {
+  retries?: unknown;
+  timeoutSeconds?: unknown;
+  priority?: "low" | "normal" | "high";
+}
+
+export interface CoordinationRuntimePolicyV1Output {
+  retries?: number;
+  timeoutSeconds?: number;
+  priority?: "low" | "normal" | "high";
 }
 
 export interface CoordinationTraceLink {
@@ -82,8 +126,8 @@ export interface CoordinationValidateResult {
 export interface CoordinationValidationErrorV1 {
   code: string;
   message: string;
-  deskId?: string | null;
-  handoffId?: string | null;
+  deskId: string | null;
+  handoffId: string | null;
 }
 
 export interface CoordinationValidationResultV1 {
@@ -97,20 +141,55 @@ export interface CoordinationWaitingForV1 {
   /** When the desk started waiting (ISO 8601). */
   since: string;
   /** When the wait times out (absent: never). */
-  timeoutAt?: string | null;
+  timeoutAt: string | null;
 }
 
-export interface CoordinationWorkflowEnvelope {
+export interface CoordinationWorkflowEnvelopeInput {
   /** A CoordinationWorkflowV1 document. */
-  workflow: Record<string, unknown>;
+  workflow: {
+    workflowId: string;
+    version?: unknown;
+    name: string;
+    description?: string;
+    entryDeskId: string;
+    desks: CoordinationDeskDefinitionV1Input[];
+    handoffs: CoordinationHandoffDefinitionV1[];
+    observabilityProfile?: "basic" | "full";
+    updatedAt?: string;
+  };
+}
+
+export interface CoordinationWorkflowEnvelopeOutput {
+  /** A CoordinationWorkflowV1 document. */
+  workflow: {
+    workflowId: string;
+    version?: number;
+    name: string;
+    description?: string;
+    entryDeskId: string;
+    desks: CoordinationDeskDefinitionV1Output[];
+    handoffs: CoordinationHandoffDefinitionV1[];
+    observabilityProfile?: "basic" | "full";
+    updatedAt?: string;
+  };
 }
 
 export interface CoordinationWorkflowList {
-  workflows: Record<string, unknown>[];
+  workflows: ({
+    workflowId: string;
+    version?: number;
+    name: string;
+    description?: string;
+    entryDeskId: string;
+    desks: CoordinationDeskDefinitionV1Output[];
+    handoffs: CoordinationHandoffDefinitionV1[];
+    observabilityProfile?: "basic" | "full";
+    updatedAt?: string;
+  })[];
 }
 
 export interface CoordinationWorkflowRef {
-  /** Workflow id (^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$). */
+  /** Workflow id. */
   workflowId: string;
 }
 
@@ -119,9 +198,9 @@ export interface CoordinationProcedures {
   /** List workflows (latest version of each) (external; GET /coordination/workflows) */
   listWorkflows(input?: undefined): Promise<CoordinationWorkflowList>;
   /** Validate and save a workflow as a new version (external; POST /coordination/workflows) */
-  saveWorkflow(input: CoordinationWorkflowEnvelope): Promise<CoordinationWorkflowEnvelope>;
+  saveWorkflow(input: CoordinationWorkflowEnvelopeInput): Promise<CoordinationWorkflowEnvelopeOutput>;
   /** Get the current version of a workflow (external; GET /coordination/workflows/{workflowId}) */
-  getWorkflow(input: CoordinationWorkflowRef): Promise<CoordinationWorkflowEnvelope>;
+  getWorkflow(input: CoordinationWorkflowRef): Promise<CoordinationWorkflowEnvelopeOutput>;
   /** Validate the stored workflow (external; POST /coordination/workflows/{workflowId}/validate) */
   validateWorkflow(input: CoordinationWorkflowRef): Promise<CoordinationValidateResult>;
   /** Start a durable run of the workflow's current version (external; POST /coordination/workflows/{workflowId}/run) */

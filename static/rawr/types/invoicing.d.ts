@@ -30,11 +30,11 @@ export interface InvoicingInvoice {
   currency: string;
   lines: InvoicingInvoiceLine[];
   total: string;
-  rejectionReason?: string | null;
-  approvalRunId?: string | null;
+  rejectionReason: string | null;
+  approvalRunId: string | null;
   createdAt: string;
   updatedAt: string;
-  sentAt?: string | null;
+  sentAt: string | null;
 }
 
 export interface InvoicingInvoiceEnvelope {
@@ -50,7 +50,7 @@ export interface InvoicingInvoiceLine {
 
 export interface InvoicingInvoicePage {
   invoices: InvoicingInvoice[];
-  nextCursor?: string | null;
+  nextCursor: string | null;
 }
 
 export interface InvoicingLineInput {
@@ -106,15 +106,15 @@ export interface InvoicingWorkflowRun {
   runId: string;
   functionId: string;
   status: string;
-  input?: unknown;
-  output?: unknown;
-  error?: Record<string, unknown> | null;
+  input: unknown;
+  output: unknown;
+  error: Record<string, unknown> | null;
   attempt: number;
   correlationId: string;
-  parentRunId?: string | null;
+  parentRunId: string | null;
   createdAt: string;
-  startedAt?: string | null;
-  finishedAt?: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
 }
 
 export interface InvoicingWorkflowTimeline {

@@ -6,7 +6,7 @@ export interface SearchDocument {
   title: string;
   body: string;
   tags: string[];
-  keywords?: string[];
+  keywords: string[];
   createdAt: string;
   updatedAt: string;
 }
@@ -81,15 +81,15 @@ export interface SearchWorkflowRun {
   runId: string;
   functionId: string;
   status: string;
-  input?: unknown;
-  output?: unknown;
-  error?: Record<string, unknown> | null;
+  input: unknown;
+  output: unknown;
+  error: Record<string, unknown> | null;
   attempt: number;
   correlationId: string;
-  parentRunId?: string | null;
+  parentRunId: string | null;
   createdAt: string;
-  startedAt?: string | null;
-  finishedAt?: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
 }
 
 export interface SearchWorkflowTimeline {

@@ -280,8 +280,14 @@ if RAWR_EMBEDDED_BROKER:
         "control_folder": str(_broker_dir / "control"),
         "polling_interval": float(os.environ.get("RAWR_EMBEDDED_BROKER_POLL", "0.1")),
     }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Run priority reaches Redis: one list per priority 0..9 (Redis serves 0 first; the
+    # runtime maps a function's priority 9 = most urgent onto 0, workflows._enqueue).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"priority_steps": list(range(10)), "sep": ":"}
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {}
+# RabbitMQ: queues are declared with x-max-priority, so a function's priority 0..9 counts.
+CELERY_TASK_QUEUE_MAX_PRIORITY = 9
 CELERY_RESULT_BACKEND = "django-db"
 CELERY_RESULT_EXTENDED = True
 # Celery-level monitoring only (the Run table is the source of truth): keep a day of rows;

@@ -52,6 +52,21 @@ def enqueue_on_commit(run: Run, *, eta: datetime | None = None, stamped: bool = 
     )
 
 
+def _broker_priority(priority: int) -> int | None:
+    """A function's priority (0..9, 9 most urgent) as the broker orders it.
+
+    RabbitMQ serves the highest number first (queues declared with ``x-max-priority``);
+    Redis (``priority_steps``) serves the lowest first, so the scale is turned over. The
+    embedded broker of ``make run`` has no priorities.
+    """
+    scheme = str(current_app.conf.broker_url or "").split("://", 1)[0]
+    if scheme in ("redis", "rediss"):
+        return 9 - max(0, min(9, priority))
+    if scheme in ("amqp", "pyamqp", "amqps"):
+        return max(0, min(9, priority))
+    return None
+
+
 def send(
     run_id: str,
     *,
@@ -85,6 +100,9 @@ def send(
     }
     if queue:
         options["queue"] = queue
+    broker_priority = _broker_priority(priority)
+    if broker_priority is not None:
+        options["priority"] = broker_priority
     if eta is not None and eta > now:
         options["eta"] = eta
     try:

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 
 from workflows import _enqueue, _registry, _sql, clock
+from workflows._flow import advisory_lock
 from workflows._state import Ev, append, locked_run
 from workflows.models import Run, RunStatus, Step
 
@@ -67,13 +68,13 @@ def _claim_locked(run_id: str, worker: str, now: datetime) -> Run | None:
         if run is None or not _claimable(run, now):
             return None
         function = _registry.get_function(run.function_id)
-        limited = function is not None and function.options.concurrency_limit
-        if limited and not _concurrency_slot_free(run, function, now):
-            # Over the limit: stay queued and look again in a second.
-            run.wake_at = now + timedelta(seconds=1)
-            run.save(update_fields=["wake_at", "updated_at"])
+        waiting = _must_wait(run, function, now) if function is not None else None
+        if waiting is not None:
+            run.wake_at, run.waiting_reason = waiting
+            run.save(update_fields=["wake_at", "waiting_reason", "updated_at"])
             _enqueue.enqueue_on_commit(run, eta=run.wake_at)
             return None
+        run.waiting_reason = ""
         first = run.started_at is None
         previous = run.status
         run.status = RunStatus.RUNNING
@@ -94,13 +95,38 @@ def _claim_locked(run_id: str, worker: str, now: datetime) -> Run | None:
         return run
 
 
+def _must_wait(
+    run: Run, function: _registry.DurableFunction, now: datetime
+) -> tuple[datetime, str] | None:
+    """When a limit holds the run back: when to look again, and why (shown on the run)."""
+    options = function.options
+    if options.concurrency_limit and not _concurrency_slot_free(run, function, now):
+        key = run.concurrency_key or "(all)"
+        reason = f"concurrency: key {key}, {options.concurrency_limit} running"
+        return now + timedelta(seconds=1), reason
+    throttle = options.throttle
+    if throttle is None or run.started_at is not None:  # a resumed run started long ago
+        return None
+    advisory_lock(f"rawr-throttle:{run.function_id}:{run.throttle_key}")
+    same_key = Run.objects.filter(function_id=run.function_id, throttle_key=run.throttle_key)
+    starts = list(
+        same_key.filter(started_at__gt=now - timedelta(seconds=throttle.period))
+        .order_by("-started_at")
+        .values_list("started_at", flat=True)[: throttle.limit]
+    )
+    if len(starts) < throttle.limit:
+        return None
+    ahead = same_key.filter(
+        status=RunStatus.QUEUED, started_at__isnull=True, created_at__lt=run.created_at
+    ).count()
+    # The limit-th most recent start leaves the window first: that frees a slot.
+    free_at = starts[-1] + timedelta(seconds=throttle.period)
+    key = run.throttle_key or "(all)"
+    return free_at, f"throttled: key {key}, {ahead} ahead"
+
+
 def _concurrency_slot_free(run: Run, function: _registry.DurableFunction, now: datetime) -> bool:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(hashtext(%s))",
-                [f"rawr-concurrency:{run.function_id}:{run.concurrency_key}"],
-            )
+    advisory_lock(f"rawr-concurrency:{run.function_id}:{run.concurrency_key}")
     running = (
         Run.objects.filter(
             function_id=run.function_id,

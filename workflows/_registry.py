@@ -13,6 +13,72 @@ from rawr_site.registry import Registry
 
 KeyFn = Callable[[Any], Any]
 
+#: Priorities a function may declare: 0 (default) .. 9 (most urgent), as on RabbitMQ.
+PRIORITY_RANGE = range(10)
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """At most ``limit`` runs *start* per ``period`` seconds per key; the rest wait their
+    turn (nothing is dropped)."""
+
+    limit: int
+    period: float
+    key: KeyFn | None = None
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most ``limit`` runs are *accepted* per ``period`` seconds per key; triggers over
+    it are recorded as ``skipped`` runs and never execute."""
+
+    limit: int
+    period: float
+    key: KeyFn | None = None
+
+
+@dataclass(frozen=True)
+class Debounce:
+    """Triggers of one key within ``period`` seconds of each other make one run, with the
+    last trigger's input, ``period`` seconds after the last trigger."""
+
+    period: float
+    key: KeyFn | None = None
+
+
+def _limit_spec(name: str, spec: Any, cls: type) -> Any:
+    """``(limit, period[, key])`` -> ``cls``; a spec that makes no sense is refused now."""
+    if spec is None or isinstance(spec, cls):
+        return spec
+    if not isinstance(spec, tuple) or len(spec) not in (2, 3):
+        raise ValueError(f"{name}= takes (limit, period_seconds[, key]), not {spec!r}")
+    limit, period, *key = spec
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(f"{name}= limit must be a whole number >= 1, not {limit!r}")
+    if isinstance(period, bool) or not isinstance(period, int | float) or period <= 0:
+        raise ValueError(f"{name}= period must be a number of seconds > 0, not {period!r}")
+    if key and key[0] is not None and not callable(key[0]):
+        raise ValueError(f"{name}= key must be a function of the input")
+    return cls(limit, float(period), key[0] if key else None)
+
+
+def _debounce_spec(spec: Any) -> Debounce | None:
+    if spec is None or isinstance(spec, Debounce):
+        return spec
+    if not isinstance(spec, tuple) or len(spec) not in (1, 2):
+        raise ValueError(f"debounce= takes (period_seconds[, key]), not {spec!r}")
+    period, *key = spec
+    if isinstance(period, bool) or not isinstance(period, int | float) or period <= 0:
+        raise ValueError(f"debounce= period must be a number of seconds > 0, not {period!r}")
+    if key and key[0] is not None and not callable(key[0]):
+        raise ValueError("debounce= key must be a function of the input")
+    return Debounce(float(period), key[0] if key else None)
+
+
+def flow_key(key: KeyFn | None, parsed_input: Any) -> str:
+    """The key a flow control counts by (``""``: one for the whole function)."""
+    return str(key(parsed_input))[:255] if key is not None else ""
+
 
 @dataclass(frozen=True)
 class FunctionOptions:
@@ -27,6 +93,9 @@ class FunctionOptions:
     concurrency_limit: int | None = None
     concurrency_key: KeyFn | None = None
     idempotency_key: KeyFn | None = None
+    throttle: Throttle | None = None
+    rate_limit: RateLimit | None = None
+    debounce: Debounce | None = None
 
     def backoff(self, attempt: int) -> float:
         return float(min(self.backoff_max, self.backoff_base * 2 ** max(0, attempt - 1)))
@@ -90,14 +159,31 @@ def durable_function(
     concurrency: int | None = None,
     concurrency_key: KeyFn | None = None,
     idempotency_key: KeyFn | None = None,
+    throttle: tuple | Throttle | None = None,
+    rate_limit: tuple | RateLimit | None = None,
+    debounce: tuple | Debounce | None = None,
     description: str = "",
 ) -> Callable[[Callable[..., Any]], DurableFunction]:
     """Register ``fn(ctx, step)`` as a durable function under a stable ``id``.
 
     The id is stored on every run: renaming it orphans existing runs. ``concurrency`` caps
     running runs per ``concurrency_key(input)``; ``idempotency_key(input)`` dedupes
-    triggers that carry no explicit key.
+    triggers that carry no explicit key. Flow control, all enforced in the database so it
+    holds across any number of workers: ``throttle=(limit, period, key)`` (starts per
+    period, the rest wait), ``rate_limit=(limit, period, key)`` (accepted triggers per
+    period, the rest are recorded as skipped), ``debounce=(period, key)`` (the last
+    trigger in the window wins). ``queue`` routes the function's runs to their own broker
+    queue (workers started with ``-Q``); ``priority`` 0..9 orders them within it.
     """
+    if (
+        isinstance(priority, bool)
+        or not isinstance(priority, int)
+        or priority not in PRIORITY_RANGE
+    ):
+        raise ValueError(f"priority must be a whole number from 0 to 9, not {priority!r}")
+    throttle_spec = _limit_spec("throttle", throttle, Throttle)
+    rate_limit_spec = _limit_spec("rate_limit", rate_limit, RateLimit)
+    debounce_spec = _debounce_spec(debounce)
 
     def decorator(fn: Callable[..., Any]) -> DurableFunction:
         return register(
@@ -117,6 +203,9 @@ def durable_function(
                     concurrency_limit=concurrency,
                     concurrency_key=concurrency_key,
                     idempotency_key=idempotency_key,
+                    throttle=throttle_spec,
+                    rate_limit=rate_limit_spec,
+                    debounce=debounce_spec,
                 ),
             )
         )
@@ -125,5 +214,9 @@ def durable_function(
 
 
 def limited_function_ids() -> frozenset[str]:
-    """Functions with a concurrency limit: their claim must count running runs under a lock."""
-    return frozenset(f.id for f in _functions.values() if f.options.concurrency_limit)
+    """Functions whose claim counts other runs under a lock (concurrency limit, throttle)."""
+    return frozenset(
+        f.id
+        for f in _functions.values()
+        if f.options.concurrency_limit or f.options.throttle is not None
+    )

@@ -136,7 +136,7 @@ def claim(run_id: str, worker: str, now: datetime, lease_until: datetime) -> Cla
         "WITH old AS (SELECT id, status, started_at, function_id FROM "
         f"{RUN} WHERE id = %s FOR UPDATE), "
         f"r AS (UPDATE {RUN} AS w SET status = 'running', lease_owner = %s, "
-        "lease_expires_at = %s, attempt = w.attempt + 1, wake_at = NULL, "
+        "lease_expires_at = %s, attempt = w.attempt + 1, wake_at = NULL, waiting_reason = '', "
         "started_at = COALESCE(w.started_at, %s), next_seq = w.next_seq + 1, updated_at = %s, "
         "interruptions = w.interruptions + (CASE WHEN old.status = 'running' THEN 1 ELSE 0 END) "
         "FROM old WHERE w.id = old.id AND NOT (w.function_id = ANY(%s)) AND ("

@@ -17,7 +17,8 @@ from pydantic import ValidationError
 
 from rawr_site.contract.errors import RawrError, bad_request
 from rawr_site.contract.procedure import validation_issues
-from workflows import _enqueue, _registry, _sql, clock
+from workflows import _enqueue, _flow, _registry, _sql, clock
+from workflows._registry import flow_key
 from workflows._state import Ev, append, locked_run
 from workflows.codes import (
     FUNCTION_NOT_FOUND,
@@ -117,6 +118,9 @@ def trigger(
         idempotency_scope=scope[:300],
         input_fingerprint=fingerprint,
         concurrency_key=concurrency_key,
+        throttle_key=flow_key(options.throttle and options.throttle.key, parsed),
+        rate_limit_key=flow_key(options.rate_limit and options.rate_limit.key, parsed),
+        debounce_key=flow_key(options.debounce and options.debounce.key, parsed),
         principal=principal,
         correlation_id=correlation_id,
         parent_run=parent_run,
@@ -134,6 +138,10 @@ def trigger(
             **({"replayOf": replay_of.pk} if replay_of else {}),
         },
     )
+    if options.rate_limit is not None or options.debounce is not None:
+        accepted = _flow.accept(function, run, queued, principal)
+        if accepted is not None:
+            return Triggered(*accepted)
     for _attempt in range(2):  # a second time only after freeing an expired key
         if _insert(run, queued):
             return Triggered(run, created=True)

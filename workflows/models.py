@@ -24,10 +24,12 @@ class RunStatus(models.TextChoices):
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    #: Refused by the function's rate limit: recorded, never executed.
+    SKIPPED = "skipped"
 
 
 ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.SLEEPING, RunStatus.WAITING)
-FINISHED_STATUSES = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED)
+FINISHED_STATUSES = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.SKIPPED)
 
 
 class Run(models.Model):
@@ -46,6 +48,12 @@ class Run(models.Model):
     #: sha256 of the input an explicit key was first used with (another input: 422).
     input_fingerprint = models.CharField(max_length=64, blank=True, default="", db_default="")
     concurrency_key = models.CharField(max_length=255, blank=True, default="")
+    #: The keys the function's throttle / rate limit / debounce count by (from the input).
+    throttle_key = models.CharField(max_length=255, blank=True, default="", db_default="")
+    rate_limit_key = models.CharField(max_length=255, blank=True, default="", db_default="")
+    debounce_key = models.CharField(max_length=255, blank=True, default="", db_default="")
+    #: Why a queued run is not running yet ("throttled: key customer-7, 3 ahead").
+    waiting_reason = models.CharField(max_length=300, blank=True, default="", db_default="")
     attempt = models.PositiveIntegerField(default=0, help_text="Executions started so far.")
     #: Failures of the function body outside any step (retried like step failures).
     body_failures = models.PositiveIntegerField(default=0)
@@ -96,6 +104,20 @@ class Run(models.Model):
             models.Index(fields=["correlation_id"], name="wf_run_correlation"),
             models.Index(fields=["status", "wake_at"], name="wf_run_status_wake"),
             models.Index(fields=["status", "lease_expires_at"], name="wf_run_status_lease"),
+            # Flow control counts within a window, per function and key.
+            models.Index(
+                fields=["function_id", "throttle_key", "started_at"],
+                name="wf_run_throttle",
+                condition=models.Q(started_at__isnull=False),
+            ),
+            models.Index(
+                fields=["function_id", "rate_limit_key", "created_at"], name="wf_run_rate_limit"
+            ),
+            models.Index(
+                fields=["function_id", "debounce_key"],
+                name="wf_run_debounce",
+                condition=models.Q(status="queued", started_at__isnull=True),
+            ),
             # The console at millions of runs: search by idempotency key, "has error",
             # and the dashboard's time windows (index-only scans on Postgres).
             models.Index(

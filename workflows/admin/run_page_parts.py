@@ -21,6 +21,7 @@ from django.utils.safestring import SafeString
 
 from workflows import _registry
 from workflows.admin.display import duration, exact_time, folded_json, json_text
+from workflows.limits import EVENT_JSON, load_safely, preview
 from workflows.models import Approval, Run, RunStatus, Step, StepStatus, TimelineEvent
 from workflows.selectors import approval_pending_for_run
 
@@ -42,9 +43,16 @@ STEP_EVENT_TYPES = ("step.started", "step.completed", "step.failed", "run.waitin
 
 # -- JSON and errors ------------------------------------------------------------------------
 def folded(value: Any, raw_url: str = "") -> SafeString:
-    """``folded_json`` that stays small: a huge value is cut, with a link to all of it."""
+    """``folded_json`` that stays small: a huge value is cut, with a link to all of it.
+    Nesting below ``DISPLAY_MAX_DEPTH`` levels shows as a marker (``workflows.limits``)."""
     if value is None:
         return folded_json(None)
+    value = preview(
+        value,
+        max_string=MAX_INLINE_JSON_CHARS,
+        max_items=10_000,
+        max_chars=MAX_INLINE_JSON_CHARS * 2,
+    )
     text = json_text(value)
     if len(text) <= MAX_INLINE_JSON_CHARS:
         return folded_json(value)
@@ -116,7 +124,7 @@ def pending_approval(run: Run) -> Approval | None:
 class WaitingFor:
     """What an active run waits for, for people (``text``) and for the live JSON."""
 
-    kind: str  # approval | event | child | sleep | retry | worker
+    kind: str  # approval | event | child | sleep | retry | worker | flow
     text: str
     since: datetime | None = None
     timeout_at: datetime | None = None
@@ -138,7 +146,7 @@ class WaitingFor:
 
 def waiting_for(run: Run, approval: Approval | None) -> WaitingFor | None:
     """One query at most (the parked step); ``approval`` is already loaded by the caller."""
-    if run.status in (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED):
+    if run.is_finished:
         return None
     if approval is not None:
         where = f" at desk {approval.desk_id}" if approval.desk_id else ""
@@ -181,6 +189,8 @@ def waiting_for(run: Run, approval: Approval | None) -> WaitingFor | None:
             desk,
         )
     if run.status == RunStatus.QUEUED:
+        if run.waiting_reason:  # held back by flow control (throttle, concurrency, debounce)
+            return WaitingFor("flow", run.waiting_reason, run.created_at, run.wake_at)
         if run.wake_at is not None and run.wake_at > timezone.now():
             return WaitingFor("retry", "its retry", run.created_at, run.wake_at)
         return WaitingFor("worker", "a worker to pick it up", run.enqueued_at or run.created_at)
@@ -411,10 +421,12 @@ def timeline_page(run: Run, number: Any) -> TimelinePage:
     known = max(run.next_seq - 1, 0)
     pages = max(1, math.ceil(known / TIMELINE_PAGE))
     number = min(number, max(pages, 1)) if known else 1
-    rows = list(
+    rows = load_safely(
         TimelineEvent.objects.filter(run=run, seq__gt=(number - 1) * TIMELINE_PAGE)
         .order_by("seq")
-        .only("seq", "type", "step_id", "payload", "created_at", "run_id")[: TIMELINE_PAGE + 1]
+        .only("seq", "type", "step_id", "payload", "created_at", "run_id"),
+        *EVENT_JSON,
+        limit=TIMELINE_PAGE + 1,
     )
     has_next = len(rows) > TIMELINE_PAGE
     return TimelinePage(rows[:TIMELINE_PAGE], number, max(pages, number + int(has_next)), has_next)

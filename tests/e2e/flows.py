@@ -25,6 +25,7 @@ _SESSION = os.environ.get("RAWR_CELERY_QUEUE", "celery")
 KILL_QUEUE = f"e2e-kill-{_SESSION}"
 BROKER_DOWN_QUEUE = f"e2e-broker-down-{_SESSION}"
 NOBODY_QUEUE = f"e2e-nobody-{_SESSION}"
+PRIORITY_QUEUE = f"e2e-priority-{_SESSION}"
 #: Redis keys kombu keeps per queue (``.format(queue)``), dropped after a test.
 BROKER_KEYS = ("{}", "_kombu.binding.{}", "_kombu.binding_permanent.{}")
 
@@ -224,6 +225,16 @@ def marathon(ctx, step) -> int:
         step.run(f"s{index}", work, index)
         index += 1
     return index
+
+
+@durable_function("e2e.routine", capability="e2e", queue=PRIORITY_QUEUE, priority=0)
+def routine(ctx, step) -> str:
+    return step.run("only", mark, ctx.input["log"], ctx.run_id, "routine")
+
+
+@durable_function("e2e.urgent", capability="e2e", queue=PRIORITY_QUEUE, priority=9)
+def urgent(ctx, step) -> str:
+    return step.run("only", mark, ctx.input["log"], ctx.run_id, "urgent")
 
 
 @durable_function("e2e.broker_down", capability="e2e", queue=BROKER_DOWN_QUEUE)

@@ -331,6 +331,14 @@ RAWR_SWEEP_GRACE_SECONDS = float(os.environ.get("RAWR_SWEEP_GRACE_SECONDS", "30"
 # Extra modules holding durable functions (comma-separated), imported at startup by web
 # and worker alike; end-to-end tests use it to give the real worker their test functions.
 RAWR_WORKFLOW_MODULES = _env_list("RAWR_WORKFLOW_MODULES", [])
+# Queues: a capability's functions may get a queue of their own so its workers scale apart
+# ("search=search,invoicing=billing"; a function's own queue= wins). RAWR_QUEUES, when set,
+# lists every queue workers consume: a declaration naming another one fails the start-up
+# checks (a run sent there would never execute).
+RAWR_CAPABILITY_QUEUES = dict(
+    item.split("=", 1) for item in _env_list("RAWR_CAPABILITY_QUEUES", []) if "=" in item
+)
+RAWR_QUEUES = _env_list("RAWR_QUEUES", [])
 # "celery" (the real path) or "inline" (unit tests drive the engine in-process).
 RAWR_WORKFLOWS_DISPATCH = os.environ.get("RAWR_WORKFLOWS_DISPATCH", "celery")
 

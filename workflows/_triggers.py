@@ -127,7 +127,7 @@ def trigger(
         parent_step_id=parent_step_id,
         replay_of=replay_of,
         priority=options.priority,
-        queue=options.queue,
+        queue=queue_of(function),
     )
     queued = Ev(
         "run.queued",
@@ -164,6 +164,11 @@ def trigger(
             data={"idempotencyKey": idempotency_key, "runId": existing.pk},
         )
     return Triggered(existing, created=False)
+
+
+def queue_of(function: _registry.DurableFunction) -> str:
+    """The broker queue of a function's runs: its own, its capability's, or the default."""
+    return function.options.queue or settings.RAWR_CAPABILITY_QUEUES.get(function.capability, "")
 
 
 def input_fingerprint(stored_input: Any) -> str:

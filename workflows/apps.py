@@ -13,7 +13,8 @@ class WorkflowsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from workflows import builtin  # noqa: F401  (the diagnostic function for `rawr doctor`)
+        # The diagnostic function for `rawr doctor`, and the start-up checks of declarations.
+        from workflows import builtin, checks  # noqa: F401
 
         autodiscover_modules("workflows")
         for module in settings.RAWR_WORKFLOW_MODULES:

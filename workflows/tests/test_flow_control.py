@@ -148,3 +148,20 @@ def test_the_run_page_says_why_a_queued_run_waits(inline_dispatch) -> None:
 
     assert page.status_code == 200
     assert "throttled: key customer-7, 0 ahead" in page.content.decode()
+
+
+def test_a_function_on_a_queue_no_worker_consumes_fails_the_start_up_checks(settings) -> None:
+    from django.core.checks import run_checks
+
+    settings.RAWR_QUEUES = ["celery", "search"]
+    settings.RAWR_CAPABILITY_QUEUES = {"billing": "nowhere"}
+
+    @durable_function("t.flow.lost", queue="bulk-typo")
+    def lost(ctx, step):
+        return 1
+
+    with temporarily_registered(lost):
+        errors = {e.id: e.msg for e in run_checks(tags=["workflows"])}
+
+    assert "'t.flow.lost' sends its runs to queue 'bulk-typo'" in errors["workflows.E001"]
+    assert "capability 'billing' to unknown queue 'nowhere'" in errors["workflows.E002"]

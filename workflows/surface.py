@@ -11,7 +11,7 @@ that capability's runs.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
@@ -19,12 +19,16 @@ from rawr_site.contract import BoundaryContext, Contract, Procedure, Schema
 from rawr_site.contract.procedure import HttpMethod
 from workflows.codes import IDEMPOTENCY_KEY_REUSED, INVALID_RUN_ID, RUN_ID_CONFLICT, RUN_NOT_FOUND
 from workflows.ids import SafeId
+from workflows.models import RunStatus
+
+#: A run's status, published as an enum (``RunStatus``).
+RunStatusName = Literal[tuple(RunStatus.values)]  # type: ignore[valid-type]
 
 
 class TriggerAccepted(Schema):
     accepted: bool
     run_id: str
-    status: str
+    status: RunStatusName
 
 
 class RunRef(Schema):
@@ -34,7 +38,7 @@ class RunRef(Schema):
 class WorkflowRun(Schema):
     run_id: str
     function_id: str
-    status: str
+    status: RunStatusName
     input: Any = None
     output: Any = None
     error: dict[str, Any] | None = None

@@ -8,7 +8,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_default_handler
 
-from rawr_site.contract.errors import RawrError
+from rawr_site.contract.errors import COMMON_ERRORS, RawrError
 from rawr_site.unavailable import (
     is_database_unavailable,
     log_unavailable,
@@ -38,7 +38,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         if response is None:
             return None
         error = RawrError.from_status(response.status_code)
-    response = Response(error.body(), status=error.status)
+    # The views of this API declare (in the published schema) every code they raise beyond
+    # the common ones (RUN_NOT_FOUND, INVALID_RUN_ID ...): those are oRPC "defined" errors.
+    response = Response(error.body(defined=error.code not in COMMON_ERRORS), status=error.status)
     if error.status == status.HTTP_401_UNAUTHORIZED:
         response["WWW-Authenticate"] = 'Bearer realm="rawr"'
     return response

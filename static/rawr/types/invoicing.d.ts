@@ -99,13 +99,13 @@ export interface InvoicingTotalsInput {
 export interface InvoicingTriggerAccepted {
   accepted: boolean;
   runId: string;
-  status: string;
+  status: "queued" | "running" | "sleeping" | "waiting" | "completed" | "failed" | "cancelled" | "skipped";
 }
 
 export interface InvoicingWorkflowRun {
   runId: string;
   functionId: string;
-  status: string;
+  status: "queued" | "running" | "sleeping" | "waiting" | "completed" | "failed" | "cancelled" | "skipped";
   input: unknown;
   output: unknown;
   error: Record<string, unknown> | null;

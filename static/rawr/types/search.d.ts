@@ -74,13 +74,13 @@ export interface SearchStatsResult {
 export interface SearchTriggerAccepted {
   accepted: boolean;
   runId: string;
-  status: string;
+  status: "queued" | "running" | "sleeping" | "waiting" | "completed" | "failed" | "cancelled" | "skipped";
 }
 
 export interface SearchWorkflowRun {
   runId: string;
   functionId: string;
-  status: string;
+  status: "queued" | "running" | "sleeping" | "waiting" | "completed" | "failed" | "cancelled" | "skipped";
   input: unknown;
   output: unknown;
   error: Record<string, unknown> | null;

@@ -6,8 +6,10 @@ import logging
 import os
 
 from celery import shared_task
+from django.db import close_old_connections
 
 from rawr_site.log_context import reset_current, set_current
+from rawr_site.unavailable import is_database_unavailable
 
 logger = logging.getLogger("workflows.tasks")
 
@@ -35,7 +37,16 @@ def execute_run(self, run_id: str) -> str:
     token = set_current(correlation_id)
     try:
         worker = f"{self.request.hostname or 'worker'}:{os.getpid()}"
-        outcome = execute(str(run_id), worker)
+        try:
+            outcome = execute(str(run_id), worker)
+        except Exception as exc:
+            if not is_database_unavailable(exc):
+                raise
+            # Postgres refused us (too many clients, restarting): nothing was claimed or
+            # the lease runs out; try again shortly instead of waiting for the sweeper.
+            logger.warning("run %s: database unavailable, retrying: %s", run_id, exc)
+            close_old_connections()
+            raise self.retry(countdown=min(30, 1 + self.request.retries), exc=exc) from exc
         logger.info("run %s: %s", run_id, outcome)
         return outcome
     finally:

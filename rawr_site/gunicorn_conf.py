@@ -52,3 +52,33 @@ if _control_socket:
     control_socket = _control_socket
 else:
     control_socket_disable = True
+
+# RAWR_LOG_FORMAT=json: gunicorn's own lines (errors, access) are JSON objects like the
+# application's (rawr_site/log_json.py); an access line carries the request id.
+if os.environ.get("RAWR_LOG_FORMAT", "").lower() == "json":
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "rawr_site.log_json.JsonFormatter"}},
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stdout",
+            },
+            "error_console": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stderr",
+            },
+        },
+        "loggers": {
+            "gunicorn.error": {
+                "level": loglevel.upper(),
+                "handlers": ["error_console"],
+                "propagate": False,
+            },
+            "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
+        },
+        "root": {"level": loglevel.upper(), "handlers": ["console"]},
+    }

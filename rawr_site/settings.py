@@ -16,6 +16,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from rawr_site.manifest import manifest_installed_apps
+from rawr_site.production import unsafe_production_settings
+from rawr_site.static_types import static_media_types
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -48,14 +50,23 @@ RAWR_DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 _DEV_SECRET = "rawr-development-only-secret-key-not-for-production-use-0123456789"
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if IS_PRODUCTION:
-        raise ImproperlyConfigured("SECRET_KEY must be set when RAWR_ENV=production")
-    SECRET_KEY = _DEV_SECRET
 
 ALLOWED_HOSTS = _env_list(
     "ALLOWED_HOSTS", [] if IS_PRODUCTION else ["127.0.0.1", "localhost", "testserver", "[::1]"]
 )
+if IS_PRODUCTION:
+    # DEBUG, a default or weak SECRET_KEY, empty ALLOWED_HOSTS: every process refuses.
+    _unsafe = unsafe_production_settings(
+        debug=DEBUG,
+        secret_key=SECRET_KEY,
+        known_insecure_keys={_DEV_SECRET},
+        allowed_hosts=ALLOWED_HOSTS,
+    )
+    if _unsafe:
+        raise ImproperlyConfigured(
+            "RAWR_ENV=production refuses unsafe settings: " + "; ".join(_unsafe)
+        )
+SECRET_KEY = SECRET_KEY or _DEV_SECRET
 CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS", [])
 
 # --- Database -------------------------------------------------------------------------
@@ -135,7 +146,11 @@ MIDDLEWARE = [
     "rawr_site.middleware.RequestBodyLimitMiddleware",
     "rawr_site.middleware.NulCharacterMiddleware",
     "rawr_site.middleware.CorrelationIdMiddleware",
+    # /livez, /readyz, /healthz: answered before Host validation and HTTPS redirects.
+    "rawr_site.health.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files from the web process itself (gunicorn has no static handler).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -191,7 +206,25 @@ FORMAT_MODULE_PATH = ["rawr_site.formats"]
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = RAWR_DATA_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("RAWR_STATIC_ROOT", RAWR_DATA_DIR / "staticfiles"))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# WhiteNoise serves STATIC_ROOT (`make serve` runs collectstatic first), compressed copies
+# (gzip) made at collectstatic time in production, far-future caching off: the names are
+# not hashed (vendored ES modules import each other by plain relative name). Outside
+# production it serves straight from the finders, so no collectstatic is needed.
+WHITENOISE_USE_FINDERS = not IS_PRODUCTION
+WHITENOISE_MAX_AGE = _env_int("RAWR_STATIC_MAX_AGE", 3600)
+WHITENOISE_MIMETYPES = static_media_types(BASE_DIR / "static")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedStaticFilesStorage"
+            if IS_PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = IS_PRODUCTION
@@ -321,6 +354,9 @@ RAWR_STEP_MAX_INTERRUPTIONS = int(os.environ.get("RAWR_STEP_MAX_INTERRUPTIONS", 
 RAWR_STEP_RECORD_AFTER_SECONDS = float(os.environ.get("RAWR_STEP_RECORD_AFTER_SECONDS", "1"))
 # A requested cancel that no step boundary applied within this long is applied by the sweeper.
 RAWR_CANCEL_GRACE_SECONDS = float(os.environ.get("RAWR_CANCEL_GRACE_SECONDS", "30"))
+# A trigger sends its message while its insert commits; a worker that gets the message
+# first looks for the run again for up to this long (then the sweeper has it).
+RAWR_CLAIM_WAIT_SECONDS = float(os.environ.get("RAWR_CLAIM_WAIT_SECONDS", "2"))
 # An explicit Idempotency-Key dedupes triggers of one caller for this long (like Stripe).
 RAWR_IDEMPOTENCY_WINDOW_SECONDS = float(os.environ.get("RAWR_IDEMPOTENCY_WINDOW_SECONDS", "86400"))
 # Wake-ups further away than this are left to the sweeper instead of broker ETA messages.
@@ -361,6 +397,9 @@ RAWR_RUN_WATCH_WAIT_SECONDS = float(os.environ.get("RAWR_RUN_WATCH_WAIT_SECONDS"
 RAWR_RUN_WATCH_POLL_MS = int(os.environ.get("RAWR_RUN_WATCH_POLL_MS", "1000"))
 
 # --- Logging --------------------------------------------------------------------------
+# "text" (one readable line, the default) or "json" (one object per line, for a log
+# pipeline; rawr_site/log_json.py). gunicorn's access and error lines follow it too.
+RAWR_LOG_FORMAT = "json" if os.environ.get("RAWR_LOG_FORMAT", "").lower() == "json" else "plain"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -368,12 +407,13 @@ LOGGING = {
     "formatters": {
         "plain": {
             "format": "%(asctime)s %(levelname)s %(name)s [cid=%(correlation_id)s] %(message)s"
-        }
+        },
+        "json": {"()": "rawr_site.log_json.JsonFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": RAWR_LOG_FORMAT,
             "filters": ["correlation"],
         }
     },

@@ -136,6 +136,7 @@ INSTALLED_APPS = [
     "django_celery_results",
     "rawr_site.host",
     "workflows",
+    "workflows.schedules",
     "coordination",
     # Capability apps come from the generated, committed manifest: adding a capability
     # never needs an edit here.
@@ -184,7 +185,7 @@ TEMPLATES = [
 # Navigation groups, by what staff do: app labels or "app_label.ModelName". Models of apps
 # named nowhere (the capabilities) land in "Capabilities".
 RAWR_CONSOLE_GROUPS = {
-    "Runs": ["workflows"],
+    "Runs": ["workflows", "schedules"],
     "Coordination": ["coordination"],
     "Capabilities": [],
     "Access": ["auth", "rawr"],
@@ -364,6 +365,10 @@ RAWR_MAX_ETA_SECONDS = float(os.environ.get("RAWR_MAX_ETA_SECONDS", "300"))
 # Every worker sweeps this often (0 disables); a run is re-sent after this grace.
 RAWR_SWEEP_INTERVAL = float(os.environ.get("RAWR_SWEEP_INTERVAL", "5"))
 RAWR_SWEEP_GRACE_SECONDS = float(os.environ.get("RAWR_SWEEP_GRACE_SECONDS", "30"))
+# Cron schedules: every worker (and `rawr scheduler`) looks for due ticks this often (0 =
+# off); a tick later than the grace counts as missed and follows its schedule's policy.
+RAWR_SCHEDULER_INTERVAL = float(os.environ.get("RAWR_SCHEDULER_INTERVAL", "1"))
+RAWR_SCHEDULE_GRACE_SECONDS = _env_int("RAWR_SCHEDULE_GRACE_SECONDS", 60)
 # Extra modules holding durable functions (comma-separated), imported at startup by web
 # and worker alike; end-to-end tests use it to give the real worker their test functions.
 RAWR_WORKFLOW_MODULES = _env_list("RAWR_WORKFLOW_MODULES", [])

@@ -2,16 +2,20 @@
 
 SHELL := bash
 
-.PHONY: help run test install bench
+.PHONY: help run serve test install bench
 
 help:
 	@echo "make run      install if needed, migrate, demo data, serve on 127.0.0.1:$${PORT:-8000} + a Celery worker"
+	@echo "make serve    production profile: migrate, collectstatic, gunicorn + worker(s) + scheduler on DATABASE_URL/CELERY_BROKER_URL"
 	@echo "make test     ruff, manifest/schema/migration checks, pytest on Postgres + Redis (PYTEST_ARGS=...)"
 	@echo "make install  create .venv and pip install -e \".[dev]\" (skipped while pyproject.toml is unchanged)"
 	@echo "make bench    runtime vs DBOS Transact vs raw Celery, one table (~8 min; BENCH_QUICK=1 ~1 min)"
 
 run:
 	@bash scripts/run.sh
+
+serve:
+	@bash scripts/serve.sh
 
 test:
 	@bash scripts/test.sh $(PYTEST_ARGS)

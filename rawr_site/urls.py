@@ -36,6 +36,7 @@ urlpatterns = [
     # 4. DRF resource APIs (runs, steps, timelines) and the caller's identity
     path("api/runs/", include("workflows.api.urls")),
     path("api/approvals/", include("workflows.api.approvals_urls")),
+    path("api/schedules/", include("workflows.schedules.api.urls")),
     path("api/auth/whoami", WhoAmIView.as_view(), name="api-whoami"),
     path("api/auth/csrf", CsrfTokenView.as_view(), name="api-csrf"),
     # 5. the published schema (one document: DRF + the derived Ninja routes) and its docs

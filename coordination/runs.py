@@ -14,6 +14,7 @@ from django.urls import reverse
 from coordination.contract import DeskRunEventV1, RunStatusV1, TraceLink, WaitingForV1
 from coordination.domain.document import iso_timestamp
 from workflows import ACTIVE_STATUSES, Run, RunStatus
+from workflows.limits import EVENT_JSON, RUN_JSON, api_view, first_safely, load_safely
 from workflows.selectors import approval_pending_for_run, run_list, timeline_list
 
 EXECUTOR_FUNCTION_ID = "coordination.run"
@@ -44,7 +45,22 @@ def _iso(value) -> str | None:
 
 
 def coordination_run(run_id: str) -> Run | None:
-    return run_list().filter(pk=run_id, function_id=EXECUTOR_FUNCTION_ID).first()
+    """The run, its stored values read safely (``workflows.limits.load_safely``)."""
+    return first_safely(run_list().filter(pk=run_id, function_id=EXECUTOR_FUNCTION_ID), *RUN_JSON)
+
+
+def _text(value: Any) -> str | None:
+    """A stored value shown where the API promises a string (or nothing)."""
+    if value is None or isinstance(value, str):
+        return value
+    return str(api_view(value))[:2000]
+
+
+def _version(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return 0
 
 
 def trace_links(run: Run, request: Any = None) -> list[TraceLink]:
@@ -60,21 +76,25 @@ def trace_links(run: Run, request: Any = None) -> list[TraceLink]:
 
 
 def run_status(run: Run, request: Any = None) -> RunStatusV1:
-    spec = run.input or {}
+    # Stored values are shown as they are when within the limits, cut when not: no stored
+    # value can make this answer fail.
+    spec = run.input if isinstance(run.input, dict) else {}
     error = None
     if run.status == RunStatus.CANCELLED:
         error = f"cancelled by {run.cancelled_by or 'an operator'}"
+    elif isinstance(run.error, dict):
+        error = _text(run.error.get("message") or run.error.get("code"))
     elif run.error:
-        error = run.error.get("message") or run.error.get("code")
+        error = _text(run.error)
     return RunStatusV1(
         run_id=run.pk,
-        workflow_id=spec.get("workflowId", ""),
-        workflow_version=int(spec.get("workflowVersion", 0)),
+        workflow_id=_text(spec.get("workflowId")) or "",
+        workflow_version=_version(spec.get("workflowVersion", 0)),
         status=_LIFECYCLE[run.status],
         started_at=_iso(run.started_at or run.created_at),
         finished_at=_iso(run.finished_at),
-        input=spec.get("input"),
-        output=run.output if run.status == RunStatus.COMPLETED else None,
+        input=api_view(spec.get("input")),
+        output=api_view(run.output) if run.status == RunStatus.COMPLETED else None,
         error=error,
         trace_links=trace_links(run, request),
         waiting_for=waiting_for(run),
@@ -97,11 +117,12 @@ def waiting_for(run: Run) -> WaitingForV1 | None:
 
 
 def run_timeline(run: Run) -> list[DeskRunEventV1]:
-    workflow_id = (run.input or {}).get("workflowId", "")
-    events = timeline_list(run=run, types=_TIMELINE_TYPES)
+    spec = run.input if isinstance(run.input, dict) else {}
+    workflow_id = _text(spec.get("workflowId")) or ""
+    events = load_safely(timeline_list(run=run, types=_TIMELINE_TYPES), *EVENT_JSON)
     out = []
     for event in events:
-        payload = event.payload or {}
+        payload = event.payload if isinstance(event.payload, dict) else {}
         detail = payload.get("detail")
         if detail is None and isinstance(payload.get("error"), dict):
             detail = payload["error"].get("message")
@@ -110,13 +131,13 @@ def run_timeline(run: Run) -> list[DeskRunEventV1]:
                 event_id=f"{run.pk}-{event.seq}",
                 run_id=run.pk,
                 workflow_id=workflow_id,
-                desk_id=payload.get("deskId"),
+                desk_id=_text(payload.get("deskId")),
                 type=event.type,
                 ts=_iso(event.created_at),
                 status=_TIMELINE_TYPES[event.type],
-                detail=detail,
-                input=payload.get("input"),
-                output=payload.get("output"),
+                detail=_text(detail),
+                input=api_view(payload.get("input")),
+                output=api_view(payload.get("output")),
             )
         )
     return out

@@ -43,14 +43,19 @@ __all__ = [
     "JsonLimitExceeded",
     "SafeJSONDecoder",
     "StepOutputLimitExceeded",
+    "adopt_safe_json",
+    "api_view",
     "check_event_payload",
     "check_json",
     "check_step_output",
+    "first_safely",
     "json_limit_problem",
+    "load_safely",
     "loads_safely",
     "preview",
     "safe_json",
     "text_depth",
+    "with_safe_json",
 ]
 
 #: Nesting levels of a stored value (``{"a": 1}`` is depth 1, ``1`` is depth 0).
@@ -68,8 +73,9 @@ DISPLAY_MAX_ITEMS = 200
 DISPLAY_MAX_CHARS = 65_536
 
 #: A stored text nested deeper than this is not decoded at all (Python's decoder would
-#: raise ``RecursionError`` a few hundred levels later, depending on the caller's stack).
-DECODE_MAX_DEPTH = 256
+#: raise ``RecursionError`` a few hundred levels later, depending on the caller's stack;
+#: pretty-printing it, a few hundred earlier).
+DECODE_MAX_DEPTH = 100
 #: The key of the marker object that stands for a value too deep to decode.
 TRUNCATED_KEY = "$truncated"
 
@@ -198,7 +204,7 @@ def check_step_output(step_id: str, output: Any) -> None:
 
 # -- reading what is already stored ------------------------------------------------------
 
-_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_STRINGS = re.compile(r'"(?:[^"\\]+|\\.)*"', re.DOTALL)
 _BRACKETS = re.compile(r"[\[\]{}]")
 _DELTA = {"[": 1, "{": 1, "]": -1, "}": -1}
 
@@ -220,12 +226,18 @@ def _too_deep_marker(text: str, depth: int) -> dict[str, Any]:
     }
 
 
+def _may_be_too_deep(text: str) -> bool:
+    """Cheap: fewer opening brackets than the limit cannot nest deeper than it."""
+    return text.count("{") + text.count("[") > DECODE_MAX_DEPTH
+
+
 def loads_safely(text: str) -> Any:
     """``json.loads`` that never raises ``RecursionError``: a text nested deeper than
     ``DECODE_MAX_DEPTH`` becomes a marker object (``{"$truncated": ..., "preview": ...}``)."""
-    depth = text_depth(text)
-    if depth > DECODE_MAX_DEPTH:
-        return _too_deep_marker(text, depth)
+    if _may_be_too_deep(text):
+        depth = text_depth(text)
+        if depth > DECODE_MAX_DEPTH:
+            return _too_deep_marker(text, depth)
     return json.loads(text)
 
 
@@ -237,9 +249,10 @@ class SafeJSONDecoder(json.JSONDecoder):
     """
 
     def decode(self, s: str, _w: Any = None) -> Any:  # type: ignore[override]
-        depth = text_depth(s)
-        if depth > DECODE_MAX_DEPTH:
-            return _too_deep_marker(s, depth)
+        if _may_be_too_deep(s):
+            depth = text_depth(s)
+            if depth > DECODE_MAX_DEPTH:
+                return _too_deep_marker(s, depth)
         return super().decode(s)
 
 
@@ -248,6 +261,51 @@ def safe_json(field_name: str) -> Cast:
     ``qs.defer("output").annotate(output_safe=safe_json("output"))`` reads a row whose
     stored value is too deep for the model field's own decoder."""
     return Cast(F(field_name), output_field=JSONField(decoder=SafeJSONDecoder))
+
+
+#: The JSON columns a page or API shows, per model (``load_safely`` reads them).
+RUN_JSON = ("input", "output", "error")
+STEP_JSON = ("output", "error")
+EVENT_JSON = ("payload",)
+APPROVAL_JSON = ("context", "payload")
+
+_SAFE = "_safe_json"
+
+
+def with_safe_json(queryset: Any, *fields: str) -> Any:
+    """``queryset`` with ``fields`` deferred and annotated as read by ``SafeJSONDecoder``;
+    pass the rows it yields through ``adopt_safe_json`` (for querysets a paginator slices)."""
+    return queryset.defer(*fields).annotate(
+        **{f"{name}{_SAFE}": safe_json(name) for name in fields}
+    )
+
+
+def adopt_safe_json(rows: Any) -> list[Any]:
+    """Rows of a ``with_safe_json`` queryset, each field set from its safe reading."""
+    rows = list(rows)
+    for row in rows:
+        for attribute, value in list(vars(row).items()):
+            if attribute.endswith(_SAFE):
+                setattr(row, attribute[: -len(_SAFE)], value)
+    return rows
+
+
+def load_safely(queryset: Any, *fields: str, limit: int | None = None) -> list[Any]:
+    """The rows of ``queryset`` (at most ``limit``) with the ``jsonb`` columns ``fields``
+    read through ``SafeJSONDecoder`` instead of the model field's decoder, so a stored
+    value too deep for Python (written before the limits existed, or by hand) turns into
+    a marker rather than a ``RecursionError`` in the middle of a page.
+
+    Until the models' ``JSONField``s use ``SafeJSONDecoder`` themselves, every view that
+    shows stored values reads them through this."""
+    annotated = with_safe_json(queryset, *fields)
+    return adopt_safe_json(annotated if limit is None else annotated[:limit])
+
+
+def first_safely(queryset: Any, *fields: str) -> Any:
+    """``queryset.first()`` through ``load_safely`` (``None`` when there is no row)."""
+    rows = load_safely(queryset, *fields, limit=1)
+    return rows[0] if rows else None
 
 
 # -- showing -----------------------------------------------------------------------------
@@ -295,6 +353,7 @@ def preview(
     root, descend = shell(value, 0)
     if not descend:
         return root
+
     stack: list[tuple[Any, Any, int]] = [(value, root, 0)]
     while stack:
         source, target, depth = stack.pop()
@@ -317,3 +376,21 @@ def preview(
             if deeper:
                 stack.append((child, copied, depth + 1))
     return root
+
+
+def api_view(value: Any) -> Any:
+    """A stored value as an API returns it: unchanged when it is within the stored-value
+    limits; otherwise cut to them (depth, string length, items, total size), so a value
+    stored before the limits cannot make a response huge or unrenderable."""
+    if (
+        json_limit_problem(value, max_depth=MAX_JSON_DEPTH, max_bytes=MAX_EVENT_PAYLOAD_BYTES)
+        is None
+    ):
+        return value
+    return preview(
+        value,
+        max_depth=MAX_JSON_DEPTH,
+        max_string=DISPLAY_MAX_CHARS,
+        max_items=10_000,
+        max_chars=MAX_JSON_BYTES,
+    )

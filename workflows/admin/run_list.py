@@ -44,6 +44,7 @@ from workflows.admin.run_list_subjects import (
     run_subjects,
     temporarily_registered_subject,
 )
+from workflows.limits import safe_json
 from workflows.models import Run, RunStatus
 
 __all__ = [
@@ -258,8 +259,18 @@ class RunChangeList(ChangeList):
 
     def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet[Run]:
         queryset = super().get_queryset(request, exclude_parameters)
-        # The list never shows outputs or errors; they can be megabytes per row.
-        return queryset.defer("output", "error")
+        # The list never shows outputs or errors; they can be megabytes per row. The input
+        # (subject columns read it) is read safely: no stored value can break the list.
+        return queryset.defer("input", "output", "error").annotate(
+            input_safe_json=safe_json("input")
+        )
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        rows = list(self.result_list)
+        for row in rows:
+            row.input = row.input_safe_json
+        self.result_list = rows
 
     @property
     def count_is_estimate(self) -> bool:

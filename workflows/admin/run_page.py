@@ -35,6 +35,7 @@ from workflows.admin import run_page_parts as parts
 from workflows.admin.audit import log_change
 from workflows.admin.display import duration, exact_time, status_badge
 from workflows.admin.editors import MAX_EDITOR_CHARS, EditorError, parse_editor_json
+from workflows.limits import RUN_JSON, STEP_JSON, first_safely, load_safely, preview
 from workflows.models import ACTIVE_STATUSES, Run, RunStatus, Step
 
 RUN_PAGE_TEMPLATE = "admin/workflows/run/run_page.html"
@@ -109,6 +110,15 @@ def refusal(exc: RawrError) -> str:
 Handler = Callable[[HttpRequest, Run], HttpResponse]
 
 
+def _replay_text(value: Any) -> str:
+    """The replay editor's starting text: the run's input, or a cut copy of it when it is
+    too big to edit (replaying without an edit still sends the stored input)."""
+    text = parts.json_text(value if value is not None else {})
+    if len(text) <= MAX_EDITOR_CHARS:
+        return text
+    return parts.json_text(preview(value))
+
+
 class RunPageMixin:
     """The change-view half of ``RunAdmin`` (the list is ``RunListMixin``)."""
 
@@ -158,7 +168,8 @@ class RunPageMixin:
 
     def _with_run(self, view: Handler) -> Callable[..., HttpResponse]:
         def wrapped(request: HttpRequest, object_id: str) -> HttpResponse:
-            run = Run.objects.filter(pk=unquote(object_id)).first()
+            # Stored values are read safely: no stored value can make this page fail.
+            run = first_safely(Run.objects.filter(pk=unquote(object_id)), *RUN_JSON)
             if run is None:
                 raise Http404("No such run")
             if not self.has_view_or_change_permission(request, run):  # type: ignore[attr-defined]
@@ -299,7 +310,9 @@ class RunPageMixin:
         """All of a stored value the page cut: ``?part=input|output|error`` or ``?step=<id>``."""
         step_id = request.GET.get("step")
         if step_id is not None:
-            step = Step.objects.filter(run=run, step_id=step_id).only("output", "error").first()
+            step = first_safely(
+                Step.objects.filter(run=run, step_id=step_id).only("output", "error"), *STEP_JSON
+            )
             if step is None:
                 raise Http404("No such step")
             value = {"output": step.output, "error": step.error}
@@ -324,7 +337,10 @@ class RunPageMixin:
     ) -> HttpResponse:
         if request.method not in ("GET", "HEAD"):
             raise PermissionDenied  # operational rows change only through the actions
-        run = self.get_object(request, unquote(object_id))  # type: ignore[attr-defined]
+        run = first_safely(
+            self.get_queryset(request).filter(pk=unquote(object_id)),  # type: ignore[attr-defined]
+            *RUN_JSON,
+        )
         if run is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)  # type: ignore[attr-defined]
         if not self.has_view_or_change_permission(request, run):  # type: ignore[attr-defined]
@@ -339,7 +355,7 @@ class RunPageMixin:
 
     def steps_context(self, run: Run) -> dict[str, Any]:
         """The steps card: waterfall and table (two queries, whatever the run's size)."""
-        steps = list(
+        steps = load_safely(
             Step.objects.filter(run=run)
             .order_by("position")
             .only(
@@ -355,7 +371,9 @@ class RunPageMixin:
                 "finished_at",
                 "child_run",
                 "wait_event",
-            )[: parts.MAX_STEPS + 1]
+            ),
+            *STEP_JSON,
+            limit=parts.MAX_STEPS + 1,
         )
         more_steps = len(steps) > parts.MAX_STEPS
         steps = steps[: parts.MAX_STEPS]
@@ -391,7 +409,7 @@ class RunPageMixin:
         replay_text = (
             draft["text"]
             if isinstance(draft, dict) and draft.get("runId") == run.pk
-            else parts.json_text(run.input if run.input is not None else {})
+            else _replay_text(run.input)
         )
         panel = run_panel(run.function_id)
         schema = parts.input_schema(run.function_id)

@@ -37,6 +37,8 @@ MAX_STEP_EVENTS = 2 * MAX_BARS + 100
 MAX_LINKED_RUNS = 20
 #: JSON longer than this is cut in the page; the raw endpoint serves all of it.
 MAX_INLINE_JSON_CHARS = 50_000
+#: Longest error message or traceback a page shows.
+ERROR_MAX_CHARS = 20_000
 
 STEP_EVENT_TYPES = ("step.started", "step.completed", "step.failed", "run.waiting", "run.sleeping")
 
@@ -82,9 +84,11 @@ class ErrorView:
 
 
 def error_view(error: Any) -> ErrorView | None:
-    """A stored error as code / message / traceback, whatever shape it was stored in."""
+    """A stored error as code / message / traceback, whatever shape it was stored in
+    (cut to a size a page can show: ``ERROR_MAX_CHARS`` per string)."""
     if error is None or error == {} or error == "":
         return None
+    error = preview(error, max_string=ERROR_MAX_CHARS, max_chars=ERROR_MAX_CHARS * 4)
     if not isinstance(error, dict):
         return ErrorView(
             "", str(error) if isinstance(error, str) else json_text(error), "", "", None
@@ -428,6 +432,8 @@ def timeline_page(run: Run, number: Any) -> TimelinePage:
         *EVENT_JSON,
         limit=TIMELINE_PAGE + 1,
     )
+    for row in rows:  # shown, not edited: a cut copy of each payload
+        row.payload = preview(row.payload)
     has_next = len(rows) > TIMELINE_PAGE
     return TimelinePage(rows[:TIMELINE_PAGE], number, max(pages, number + int(has_next)), has_next)
 

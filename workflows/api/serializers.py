@@ -11,7 +11,32 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from workflows.limits import api_view
 from workflows.models import Run, RunStatus, StepKind, StepStatus
+
+
+class StoredJSONField(serializers.JSONField):
+    """A stored value, unchanged within the stored-value limits, cut to them otherwise
+    (``workflows.limits.api_view``): no stored value can break or bloat a response."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> Any:
+        return api_view(value)
+
+
+class StoredDictField(serializers.DictField):
+    """``StoredJSONField`` for a value stored as an object (anything else is wrapped)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> Any:
+        shown = api_view(value)
+        return shown if isinstance(shown, dict) else {"value": shown}
 
 
 class RunErrorResourceSerializer(serializers.Serializer):
@@ -37,6 +62,9 @@ class ErrorField(serializers.Field):
     def to_representation(self, value: Any) -> dict[str, Any] | None:
         if not value:
             return None
+        value = api_view(value)
+        if not isinstance(value, dict):  # stored in some other shape: shown, not trusted
+            return {"code": "", "message": str(value)[:20_000]}
         if self.context.get("include_traceback"):
             return dict(value)
         return {key: item for key, item in value.items() if key != "traceback"}
@@ -47,8 +75,8 @@ class RunResourceSerializer(serializers.Serializer):
     functionId = serializers.CharField(source="function_id", read_only=True)
     capability = serializers.CharField(read_only=True)
     status = serializers.ChoiceField(choices=RunStatus.choices, read_only=True)
-    input = serializers.JSONField(read_only=True)
-    output = serializers.JSONField(read_only=True)
+    input = StoredJSONField()
+    output = StoredJSONField()
     error = ErrorField()
     attempt = serializers.IntegerField(
         read_only=True, help_text="Executions started so far (1 after the first start)."
@@ -76,7 +104,7 @@ class StepResourceSerializer(serializers.Serializer):
     stepId = serializers.CharField(source="step_id", read_only=True)
     kind = serializers.ChoiceField(choices=StepKind.choices, read_only=True)
     status = serializers.ChoiceField(choices=StepStatus.choices, read_only=True)
-    output = serializers.JSONField(read_only=True)
+    output = StoredJSONField()
     error = ErrorField()
     attempts = serializers.IntegerField(read_only=True)
     startedAt = serializers.DateTimeField(source="started_at", read_only=True, allow_null=True)
@@ -87,7 +115,7 @@ class TimelineEventResourceSerializer(serializers.Serializer):
     seq = serializers.IntegerField(read_only=True)
     type = serializers.CharField(read_only=True)
     stepId = serializers.CharField(source="step_id", read_only=True)
-    payload = serializers.DictField(read_only=True)
+    payload = StoredDictField()
     correlationId = serializers.CharField(source="correlation_id", read_only=True)
     at = serializers.DateTimeField(source="created_at", read_only=True)
 

@@ -47,7 +47,16 @@ from workflows.api.serializers import (
     StepResourceSerializer,
     TimelineEventResourceSerializer,
 )
-from workflows.ids import SAFE_ID_PATTERN
+from workflows.codes import INVALID_RUN_ID, RUN_NOT_FOUND
+from workflows.ids import SAFE_ID_PATTERN, is_safe_id
+from workflows.limits import (
+    EVENT_JSON,
+    RUN_JSON,
+    STEP_JSON,
+    adopt_safe_json,
+    first_safely,
+    with_safe_json,
+)
 from workflows.models import Run
 
 _RUN_ID = OpenApiParameter(
@@ -121,7 +130,10 @@ class RunViewSet(viewsets.GenericViewSet):
     queryset = Run.objects.none()  # for schema introspection; get_queryset scopes real reads
 
     def get_queryset(self) -> QuerySet[Run]:
-        return selectors.run_list(capabilities=visible_capabilities(self.request))
+        # Stored values are read safely (``workflows.limits``): none can break a response.
+        return with_safe_json(
+            selectors.run_list(capabilities=visible_capabilities(self.request)), *RUN_JSON
+        )
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
@@ -129,10 +141,16 @@ class RunViewSet(viewsets.GenericViewSet):
         return context
 
     def get_run(self) -> Run:
-        return selectors.run_get(
-            run_id=self.kwargs[self.lookup_url_kwarg],
-            capabilities=visible_capabilities(self.request),
+        run_id = self.kwargs[self.lookup_url_kwarg]
+        if not is_safe_id(run_id):
+            raise INVALID_RUN_ID(data={"runId": run_id})
+        run = first_safely(
+            selectors.run_list(capabilities=visible_capabilities(self.request)).filter(pk=run_id),
+            *RUN_JSON,
         )
+        if run is None:
+            raise RUN_NOT_FOUND(f"Run {run_id} not found", data={"runId": run_id})
+        return run
 
     def _run_response(self, run: Run, status_code: int = status.HTTP_200_OK) -> Response:
         return Response(self.get_serializer(run).data, status=status_code)
@@ -145,7 +163,7 @@ class RunViewSet(viewsets.GenericViewSet):
 
     # -- reads of one run ---------------------------------------------------------------
     def _paginated(self, rows: QuerySet) -> Response:
-        page = self.paginate_queryset(rows)
+        page = adopt_safe_json(self.paginate_queryset(rows) or [])
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(
@@ -162,7 +180,7 @@ class RunViewSet(viewsets.GenericViewSet):
         serializer_class=StepResourceSerializer,
     )
     def steps(self, request: Request, id: str) -> Response:
-        return self._paginated(selectors.step_list(run=self.get_run()))
+        return self._paginated(with_safe_json(selectors.step_list(run=self.get_run()), *STEP_JSON))
 
     @extend_schema(
         operation_id="runs_timeline",
@@ -187,7 +205,7 @@ class RunViewSet(viewsets.GenericViewSet):
         events = selectors.timeline_list(
             run=self.get_run(), after_seq=int(after) if after is not None else None
         )
-        return self._paginated(events)
+        return self._paginated(with_safe_json(events, *EVENT_JSON))
 
     # -- actions: all through workflows.services ---------------------------------------
     @extend_schema(

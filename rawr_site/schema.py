@@ -99,6 +99,7 @@ def harden(document: dict[str, Any]) -> dict[str, Any]:
         if isinstance(schema, dict) and "title" in schema:
             schema["title"] = name
     _drop_impossible_defaults(document)
+    _any_json_is_any_json(document)
     _prune_components(document)
     return document
 
@@ -156,6 +157,22 @@ def _drop_impossible_defaults(node: Any) -> None:
     elif isinstance(node, list):
         for item in node:
             _drop_impossible_defaults(item)
+
+
+def _any_json_is_any_json(node: Any) -> None:
+    """drf-spectacular writes a nullable ``JSONField`` as ``oneOf: [{}, {type: null}]``,
+    which *excludes* null (it matches both branches); any JSON value is ``{}``."""
+    if isinstance(node, dict):
+        options = node.get("oneOf")
+        if isinstance(options, list) and any(
+            isinstance(o, dict) and not (set(o) - {"description", "title"}) for o in options
+        ):
+            del node["oneOf"]
+        for value in node.values():
+            _any_json_is_any_json(value)
+    elif isinstance(node, list):
+        for item in node:
+            _any_json_is_any_json(item)
 
 
 def _admits_null(schema: dict[str, Any]) -> bool:

@@ -10,7 +10,7 @@ export interface InvoicingApprovalInputTrigger {
 
 export interface InvoicingCreateInvoiceInput {
   customer: string;
-  /** Where the invoice is sent. */
+  /** Where the invoice is sent (an address like `name@example.com`). */
   email: string;
   /** ISO 4217 code, upper case (EUR, USD, ...). */
   currency: string;

@@ -29,6 +29,11 @@ WORKFLOW_VALIDATION_FAILED = ErrorSpec(
 )
 RUN_QUEUE_FAILED = ErrorSpec("RUN_QUEUE_FAILED", 500, "Run could not be queued")
 INVALID_DESK_ID = ErrorSpec("INVALID_DESK_ID", 400, "Invalid desk id")
+#: A document or run input over a documented limit (README "Limits"); ``data.limit`` names
+#: it, ``data.max`` is its maximum (``coordination.domain.limits``).
+WORKFLOW_LIMIT_EXCEEDED = ErrorSpec(
+    "WORKFLOW_LIMIT_EXCEEDED", 400, "Workflow document or run input over a documented limit"
+)
 DESK_NOT_WAITING = ErrorSpec("DESK_NOT_WAITING", 409, "Desk is not waiting for approval")
 
 #: A CoordinationWorkflowV1 document (validated by the service: shape, then semantics;
@@ -183,7 +188,7 @@ contract.procedure(
     route=("POST", "/coordination/workflows"),
     visibility="external",
     summary="Validate and save a workflow as a new version",
-    errors=[WORKFLOW_VALIDATION_FAILED, INVALID_WORKFLOW_ID],
+    errors=[WORKFLOW_VALIDATION_FAILED, WORKFLOW_LIMIT_EXCEEDED, INVALID_WORKFLOW_ID],
 )
 contract.procedure(
     "getWorkflow",
@@ -201,7 +206,7 @@ contract.procedure(
     route=("POST", "/coordination/workflows/{workflowId}/validate"),
     visibility="external",
     summary="Validate the stored workflow",
-    errors=[INVALID_WORKFLOW_ID, WORKFLOW_NOT_FOUND],
+    errors=[INVALID_WORKFLOW_ID, WORKFLOW_NOT_FOUND, WORKFLOW_LIMIT_EXCEEDED],
 )
 contract.procedure(
     "queueRun",
@@ -219,6 +224,7 @@ contract.procedure(
         WORKFLOW_NOT_FOUND,
         RUN_ID_CONFLICT,
         IDEMPOTENCY_KEY_REUSED,
+        WORKFLOW_LIMIT_EXCEEDED,
         RUN_QUEUE_FAILED,
     ],
 )

@@ -110,6 +110,7 @@ def test_over_limit_documents_are_a_coded_400_on_every_surface(limit):
     rest = client.post("/api/orpc/coordination/workflows", body, content_type="application/json")
     assert rest.status_code == 400, rest.content[:500]
     assert rest.json()["code"] == "WORKFLOW_LIMIT_EXCEEDED"
+    assert rest.json()["defined"] is True  # declared by saveWorkflow in the contract
     assert rest.json()["data"]["limit"] == limit
     first_party = Client(HTTP_AUTHORIZATION=f"Bearer {issue_key(first_party=True).secret}")
     rpc = first_party.post(

@@ -216,10 +216,10 @@ export interface CoordinationProcedures {
 /** Declared error codes (ORPCError `code`, `defined: true`) per procedure. */
 export interface CoordinationErrors {
   listWorkflows: never;
-  saveWorkflow: "INVALID_WORKFLOW_ID" | "WORKFLOW_VALIDATION_FAILED";
+  saveWorkflow: "INVALID_WORKFLOW_ID" | "WORKFLOW_LIMIT_EXCEEDED" | "WORKFLOW_VALIDATION_FAILED";
   getWorkflow: "INVALID_WORKFLOW_ID" | "WORKFLOW_NOT_FOUND";
-  validateWorkflow: "INVALID_WORKFLOW_ID" | "WORKFLOW_NOT_FOUND";
-  queueRun: "IDEMPOTENCY_KEY_REUSED" | "INVALID_RUN_ID" | "INVALID_WORKFLOW_ID" | "RUN_ID_CONFLICT" | "RUN_QUEUE_FAILED" | "WORKFLOW_NOT_FOUND";
+  validateWorkflow: "INVALID_WORKFLOW_ID" | "WORKFLOW_LIMIT_EXCEEDED" | "WORKFLOW_NOT_FOUND";
+  queueRun: "IDEMPOTENCY_KEY_REUSED" | "INVALID_RUN_ID" | "INVALID_WORKFLOW_ID" | "RUN_ID_CONFLICT" | "RUN_QUEUE_FAILED" | "WORKFLOW_LIMIT_EXCEEDED" | "WORKFLOW_NOT_FOUND";
   getRunStatus: "INVALID_RUN_ID" | "RUN_NOT_FOUND";
   getRunTimeline: "INVALID_RUN_ID" | "RUN_NOT_FOUND";
   approveDesk: "DESK_NOT_WAITING" | "INVALID_DESK_ID" | "INVALID_RUN_ID" | "RUN_NOT_FOUND";

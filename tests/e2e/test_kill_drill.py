@@ -26,7 +26,7 @@ from tests.e2e.test_runtime_faults import _forget_broker_leftovers
 from workflows import trigger
 from workflows.models import Run, Step
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.broker, pytest.mark.django_db(transaction=True)]
 
 KILLS = int(os.environ.get("RAWR_KILL_DRILL_KILLS", "3"))
 LEASE = float(os.environ.get("RAWR_KILL_DRILL_LEASE", "2"))

@@ -1,4 +1,4 @@
-"""The durable runtime on the real path: HTTP (live server), Redis, a worker process, Postgres.
+"""The durable runtime on the real path: HTTP (live server), the broker, a worker, Postgres.
 
 The engine's logic is unit-tested in-process (``workflows/tests/test_engine.py``); these
 tests prove what a user sees when the same engine runs for real: runs triggered over HTTP
@@ -15,16 +15,15 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-import redis
 import requests
 from django.conf import settings
 
 from capabilities.search.domain.keywords import extract_keywords
 from rawr_site.contract import RawrError
+from tests.brokers import forget_queue
 
 # Importing flows registers the e2e durable functions in this (the web) process.
 from tests.e2e.flows import (
-    BROKER_KEYS,
     NOBODY_QUEUE,
     events,
     marks,
@@ -36,7 +35,7 @@ from tests.factories import issue_key
 from workflows import event_send, run_cancel, run_replay, run_retry, trigger
 from workflows.models import Run, Step
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.broker, pytest.mark.django_db(transaction=True)]
 
 # The session worker must be up for every test here.
 pytestmark.append(pytest.mark.usefixtures("celery_worker_process"))
@@ -363,8 +362,7 @@ def test_invoke_runs_a_linked_child_and_gives_the_parent_its_output(log) -> None
 def nobody_queue():
     """Drop the messages left for the queue no worker consumes."""
     yield NOBODY_QUEUE
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    client.delete(*(key.format(NOBODY_QUEUE) for key in BROKER_KEYS))
+    forget_queue(settings.CELERY_BROKER_URL, NOBODY_QUEUE)
 
 
 def test_cancel_a_queued_run(log, nobody_queue) -> None:

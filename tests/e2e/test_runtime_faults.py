@@ -7,6 +7,10 @@ with a short lease and a fast sweeper, so the recovery paths run in seconds:
   sweeper finds the expired lease and the run finishes there, finished steps not re-run;
 * the broker is stopped, runs are triggered by a separate process, they wait ``queued``;
   the broker comes back and the sweeper gets each executed exactly once.
+
+Both run on every broker ``make test`` covers (marker ``broker``): on Redis the outage is
+a private ``redis-server`` stopped and started again, on RabbitMQ the session's virtual
+host behind a proxy that resets every connection (``tests/brokers.py``).
 """
 
 from __future__ import annotations
@@ -18,16 +22,16 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 from django.conf import settings
 from django.db import connection
 
+from tests.brokers import BrokerOutage, forget_queue, start_broker_outage
 from tests.e2e.flows import (
     BROKER_DOWN_QUEUE,
-    BROKER_KEYS,
     KILL_QUEUE,
     events,
     marks,
@@ -39,7 +43,7 @@ from tests.workers import _test_database_url
 from workflows import trigger
 from workflows.models import Run, Step
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.broker, pytest.mark.django_db(transaction=True)]
 
 #: Short lease, fast sweeper: a dead worker's run is re-sent about 2 s after it dies.
 FAST_RECOVERY = {
@@ -54,16 +58,20 @@ def log(tmp_path: Path) -> str:
     return str(tmp_path / "side-effects.log")
 
 
+@pytest.fixture
+def broker_outage(tmp_path: Path) -> Iterator[BrokerOutage]:
+    """A running broker of the configured kind that the test may stop and start again."""
+    outage = start_broker_outage(settings.CELERY_BROKER_URL, tmp_path)
+    try:
+        yield outage
+    finally:
+        outage.stop()
+
+
 def _forget_broker_leftovers(broker_url: str, queue: str, run_ids: list[str]) -> None:
     """Drop what these tests leave on the shared broker: the queue no session worker
-    consumes, and the unacknowledged message the killed worker held (Redis would give it
-    back to a consumer of ``queue`` after the visibility timeout, an hour later)."""
-    client = redis.Redis.from_url(broker_url)
-    client.delete(*(key.format(queue) for key in BROKER_KEYS))
-    for tag, payload in client.hgetall("unacked").items():
-        if any(run_id.encode() in payload for run_id in run_ids):
-            client.hdel("unacked", tag)
-            client.zrem("unacked_index", tag)
+    consumes, and the unacknowledged message a killed worker held."""
+    forget_queue(broker_url, queue, run_ids)
 
 
 def test_run_of_a_killed_worker_is_finished_by_another_without_rerunning_finished_steps(
@@ -164,15 +172,15 @@ def _trigger_from_another_process(*, broker_url: str, log: str, count: int) -> l
 
 
 def test_runs_triggered_while_the_broker_is_down_stay_queued_then_run_once_when_it_is_back(
-    redis_server, dedicated_worker, log
+    broker_outage, dedicated_worker, log
 ) -> None:
     worker = dedicated_worker(
-        queues=BROKER_DOWN_QUEUE, broker_url=redis_server.url, env=FAST_RECOVERY
+        queues=BROKER_DOWN_QUEUE, broker_url=broker_outage.url, env=FAST_RECOVERY
     )
-    redis_server.stop()
+    broker_outage.stop()
     run_ids: list[str] = []
     try:
-        triggered = _trigger_from_another_process(broker_url=redis_server.url, log=log, count=10)
+        triggered = _trigger_from_another_process(broker_url=broker_outage.url, log=log, count=10)
 
         run_ids = [t["runId"] for t in triggered]
         # Each trigger answered quickly, with a queued run, although nothing reached a broker.
@@ -187,14 +195,14 @@ def test_runs_triggered_while_the_broker_is_down_stay_queued_then_run_once_when_
         }
         assert marks(log) == []
 
-        redis_server.start()
+        broker_outage.start()
         back = time.monotonic()
         for run_id in run_ids:
             wait_for(run_id, "completed", timeout=30)
         recovered_in = time.monotonic() - back
     finally:
-        if redis_server.process is None:  # failed while down: let the worker stop cleanly
-            redis_server.start()
+        if not broker_outage.running:  # failed while down: let the worker stop cleanly
+            broker_outage.start()
         _forget_broker_leftovers(settings.CELERY_BROKER_URL, BROKER_DOWN_QUEUE, run_ids)
 
     print(f"broker down: slowest trigger {slowest:.2f}s, all 10 done {recovered_in:.1f}s after")

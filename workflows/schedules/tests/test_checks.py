@@ -1,0 +1,74 @@
+"""Declarations are checked at start-up (``manage.py check``): every mistake is one error
+with the code the API gives for it; a valid declaration passes."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import checks
+
+from workflows import durable_function, temporarily_registered
+from workflows.schedules import schedule
+from workflows.schedules.checks import check_declarations
+from workflows.schedules.declarations import Declaration, declarations, temporarily_declared
+
+
+def _errors() -> list[str]:
+    return [f"{m.id} {m.msg}" for m in check_declarations() if m.level >= checks.ERROR]
+
+
+def test_a_valid_declaration_passes(functions):
+    with temporarily_declared(
+        Declaration(
+            "t.sched.report", "0 9 * * 1-5", "Europe/Berlin", {"team": "ops"}, ("catch_up", 2)
+        )
+    ):
+        assert _errors() == []
+
+
+@pytest.mark.parametrize(
+    ("declaration", "code"),
+    [
+        (Declaration("t.sched.ping", "61 * * * *"), "INVALID_CRON"),
+        (Declaration("t.sched.ping", "* * * * *", "Europe/Bxl"), "INVALID_TIMEZONE"),
+        (Declaration("t.sched.ping", "* * * * *", missed=("catch_up", 0)), "INVALID_MISSED_POLICY"),
+        (Declaration("t.sched.ping", "* * * * *", missed="whenever"), "INVALID_MISSED_POLICY"),
+        (Declaration("t.sched.gone", "* * * * *"), "FUNCTION_NOT_FOUND"),
+        (Declaration("t.sched.report", "* * * * *", input={"team": 3}), "BAD_REQUEST"),
+    ],
+)
+def test_a_wrong_declaration_fails_the_check_with_its_code(functions, declaration, code):
+    with temporarily_declared(declaration):
+        (error,) = _errors()
+    assert error.startswith(f"schedules.E001 Schedule of {declaration.function_id!r}: {code}:")
+
+
+def test_the_check_is_registered_with_django(functions):
+    with temporarily_declared(Declaration("t.sched.ping", "nope")):
+        found = [m.id for m in checks.run_checks(tags=["schedules"])]
+    assert found == ["schedules.E001"]
+
+
+def test_the_decorator_declares_on_the_durable_function():
+    @schedule("*/5 * * * *", timezone="Europe/Berlin", missed=("catch_up", 3))
+    @durable_function("t.sched.decorated")
+    def decorated(ctx, step):
+        return None
+
+    from workflows.schedules.declarations import _declarations
+
+    try:
+        with temporarily_registered(decorated):
+            (found,) = [d for d in declarations() if d.function_id == "t.sched.decorated"]
+            assert (found.cron, found.timezone, found.missed) == (
+                "*/5 * * * *",
+                "Europe/Berlin",
+                ("catch_up", 3),
+            )
+            assert _errors() == []
+    finally:
+        _declarations.unregister("t.sched.decorated")
+
+
+def test_the_decorator_goes_above_durable_function():
+    with pytest.raises(TypeError):
+        schedule("* * * * *")(lambda ctx, step: None)

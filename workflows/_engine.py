@@ -45,7 +45,10 @@ class RunContext:
 # -- execution --------------------------------------------------------------------------
 def execute(run_id: str, worker: str) -> str:
     """Execute one slice of a run. Returns what happened (for logs and task results)."""
-    claimed = claim(run_id, worker)
+    # Only a broker message can outrun the insert of its run (the in-process queue of
+    # unit tests is filled after the commit).
+    wait = float(settings.RAWR_CLAIM_WAIT_SECONDS) if _enqueue.dispatches_to_broker() else 0.0
+    claimed = claim(run_id, worker, wait_for_commit=wait)
     if claimed is None or claimed.run is None:
         return "skipped"
     run = claimed.run

@@ -52,6 +52,11 @@ def enqueue_on_commit(run: Run, *, eta: datetime | None = None, stamped: bool = 
     )
 
 
+def dispatches_to_broker() -> bool:
+    """Runs go to a real broker (not the in-process queue of unit tests)."""
+    return settings.RAWR_WORKFLOWS_DISPATCH != "inline"
+
+
 def _broker_priority(priority: int) -> int | None:
     """A function's priority (0..9, 9 most urgent) as the broker orders it.
 

@@ -46,18 +46,35 @@ def _claimable(run: Run, now: datetime) -> bool:
     return False
 
 
-def claim(run_id: str, worker: str) -> _sql.Claimed | None:
-    """Take the lease on a due run. ``None``: not ours to run (not due, or someone has it).
+def claim(run_id: str, worker: str, *, wait_for_commit: float = 0.0) -> _sql.Claimed | None:
+    """Take the lease on a due run. ``None``: not ours to run (not due, someone has it, or
+    there is no such run).
 
     On PostgreSQL one statement claims, writes ``run.started``/``run.resumed`` and returns
     the run with its memoized steps; runs of functions with a concurrency limit (and every
     run on SQLite) take the locking path, and their steps are read by ``StepAPI``.
+
+    A trigger sends its message while its insert commits (``_triggers._insert``), so a
+    message can arrive before its run is visible: for up to ``wait_for_commit`` seconds a
+    missing run is looked for again (1, 2, 4 … ms apart).
     """
-    now = clock.now()
     if _sql.available():
+        now = clock.now()
         claimed = _sql.claim(run_id, worker, now, lease_until(now))
-        if claimed is None or not claimed.limited:
-            return claimed if claimed is not None and claimed.run is not None else None
+        waited, pause = 0.0, 0.001
+        while claimed.missing and waited < wait_for_commit:
+            # The message may have outrun its run's insert: wait on the run's lock, which
+            # the inserting trigger holds until it commits; and poll, in case the trigger
+            # had not taken the lock yet.
+            now = clock.now()
+            claimed = _sql.claim(run_id, worker, now, lease_until(now), after_insert=True)
+            if claimed.missing:
+                time.sleep(pause)
+                waited += pause
+                pause = min(pause * 2, 0.05)
+        if not claimed.limited:
+            return claimed if claimed.run is not None else None
+    now = clock.now()
     run = _claim_locked(run_id, worker, now)
     return _sql.Claimed(run, "") if run is not None else None
 
@@ -173,8 +190,6 @@ class LeaseKeeper:
         with self.lock:
             self.step, self.step_event = step, started
             self.step_since, self.recorded = time.monotonic(), False
-        if self._kept:
-            _keeper_thread().poke()
 
     def step_ended(self) -> bool:
         """The step is over (its outcome is about to be written). True when the keeper
@@ -234,7 +249,6 @@ class _KeeperThread:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._wake = threading.Event()
         self._keepers: dict[int, LeaseKeeper] = {}
         self._pid = 0
 
@@ -249,20 +263,18 @@ class _KeeperThread:
         with keeper.lock, self._lock:  # waits for a write of this run in progress
             self._keepers.pop(id(keeper), None)
 
-    def poke(self) -> None:
-        self._wake.set()
-
     def _run(self) -> None:
+        """Looks at the executing runs every ``tick`` seconds. It is never woken by an
+        execution: a wake-up on every step would cost each step a thread switch."""
         while True:
             interval = lease_seconds() / 3
             threshold = float(settings.RAWR_STEP_RECORD_AFTER_SECONDS)
+            tick = max(0.05, min(interval, threshold) / 2)
             with self._lock:
                 keepers = list(self._keepers.values())
             now = time.monotonic()
-            wait = min((k.due(interval, threshold) for k in keepers), default=now + 60) - now
-            if self._wake.wait(max(0.0, wait)):
-                self._wake.clear()
-                continue
+            due = min((k.due(interval, threshold) for k in keepers), default=now + tick)
+            time.sleep(min(tick, max(0.0, due - now)))
             used = False
             now = time.monotonic()
             for keeper in keepers:

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import transaction
 
 from workflows import _enqueue, _registry, _sql, clock
-from workflows._lease import LeaseKeeper, lease_seconds, lease_until
+from workflows._lease import LeaseKeeper, lease_seconds
 from workflows._state import Ev, append, locked_run
 from workflows._transitions import (
     cancel_running,
@@ -494,7 +494,6 @@ class StepAPI:
             written = _sql.complete_step(
                 run_id=self._run.pk,
                 worker=self._worker,
-                lease_until=lease_until(now),
                 now=now,
                 step=step,
                 output_json=text if text is not None else json.dumps(output),

@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from pydantic import ValidationError
 
 from rawr_site.contract.errors import RawrError, bad_request
@@ -143,7 +143,7 @@ def trigger(
         if accepted is not None:
             return Triggered(*accepted)
     for _attempt in range(2):  # a second time only after freeing an expired key
-        if _insert(run, queued):
+        if _insert(run, queued, fresh=run_id is None and not run.idempotency_key):
             return Triggered(run, created=True)
         existing = _existing(function, run)
         if existing is None:  # the conflicting run was deleted in between: rare, retryable
@@ -182,14 +182,33 @@ def _expired(run: Run) -> bool:
     return run.created_at < clock.now() - window
 
 
-def _insert(run: Run, queued: Ev) -> bool:
-    """Write the run and ``run.queued``; False when its id or key is taken (nothing written)."""
+def _insert(run: Run, queued: Ev, *, fresh: bool = False) -> bool:
+    """Write the run and ``run.queued``; False when its id or key is taken (nothing written).
+
+    ``fresh``: the run id was just generated and no key can collide, so the insert cannot
+    be refused. Outside a transaction the message is then sent *before* the insert
+    commits, and the commit's wait for the disk overlaps the trip through the broker (the
+    worker's claim looks again for a run it does not see yet: ``_lease.claim``). If the
+    send fails the run is written unstamped and the sweeper sends it.
+    """
     if _sql.available():
+        early = fresh and not connection.in_atomic_block and _enqueue.dispatches_to_broker()
+        if early:
+            sent = _enqueue.send(
+                run.pk,
+                queue=run.queue,
+                correlation_id=run.correlation_id,
+                priority=run.priority,
+                stamped=True,
+            )
+            run.enqueued_at = clock.now() if sent else None
+        else:
+            run.enqueued_at = clock.now()  # stamped now; un-stamped if the send fails
         # One statement: the run and ``run.queued``, or nothing when the id / key exists.
-        run.enqueued_at = clock.now()  # stamped now; un-stamped if the send fails
         if not _sql.insert_run(run, queued):
             return False
-        _enqueue.enqueue_on_commit(run, stamped=True)
+        if not early:
+            _enqueue.enqueue_on_commit(run, stamped=True)
         return True
     try:
         with transaction.atomic():

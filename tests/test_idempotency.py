@@ -1,4 +1,6 @@
-"""Idempotency keys belong to a caller (and a workflow) and remember the input.
+"""Runs belong to their callers: idempotency keys are scoped to a caller (and a workflow)
+and remember the input, run ids cannot be taken over, and a signed-in user reads only the
+runs they started.
 
 Through the published routes with two API keys: the same key from the same caller with the
 same body returns the first run; with another body it is 422; another caller's or another
@@ -7,6 +9,7 @@ workflow's identical key starts its own run; after the 24 h window a key is free
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -93,3 +96,32 @@ def test_another_callers_run_id_is_not_handed_out(callers, documents) -> None:
 
     assert stolen.status_code == 409 and stolen.json()["code"] == "RUN_ID_CONFLICT"
     assert "runId" in stolen.json()["data"]
+
+
+def test_a_signed_in_user_reads_only_the_runs_they_started(inline_dispatch, documents) -> None:
+    from tests.conftest import csrf_headers
+    from tests.factories import UserFactory
+
+    def session(name: str) -> tuple[Client, dict[str, str]]:
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(UserFactory(username=name))
+        return client, csrf_headers(client)
+
+    def rpc(client: Client, headers: dict[str, str], procedure: str, payload: dict):
+        return client.post(
+            f"/rpc/search/{procedure}",
+            json.dumps({"json": payload}),
+            content_type="application/json",
+            **headers,
+        )
+
+    (ann, ann_csrf), (bob, bob_csrf) = session("ann"), session("bob")
+    doc, _ = documents
+    started = rpc(ann, ann_csrf, "enrich", {"documentId": doc})
+    run_id = started.json()["json"]["runId"]
+
+    mine = rpc(ann, ann_csrf, "workflowRun", {"runId": run_id})
+    theirs = rpc(bob, bob_csrf, "workflowRunTimeline", {"runId": run_id})
+
+    assert mine.status_code == 200 and mine.json()["json"]["runId"] == run_id
+    assert theirs.status_code == 404 and theirs.json()["json"]["code"] == "RUN_NOT_FOUND"

@@ -166,17 +166,23 @@ def _declare_run_routes(contract: Contract) -> None:
         surface="workflows",
     )
 
-    def _run(run_id: str):
+    def _run(ctx: BoundaryContext, run_id: str):
         from workflows.models import Run
 
-        run = Run.objects.filter(pk=run_id, capability=cap).first()
+        runs = Run.objects.filter(pk=run_id, capability=cap)
+        principal = ctx.principal
+        if principal.kind == "user" and not principal.is_staff:
+            # A signed-in user (an MFE) sees the runs they started, as in the run watch;
+            # API keys are bounded by their capability scopes, staff see every run.
+            runs = runs.filter(principal=principal.label())
+        run = runs.first()
         if run is None:
             raise RUN_NOT_FOUND(f"Run {run_id} not found", data={"runId": run_id})
         return run
 
     @contract.implement("workflowRun")
     def workflow_run(ctx: BoundaryContext, data: RunRef) -> WorkflowRun:
-        run = _run(data.run_id)
+        run = _run(ctx, data.run_id)
         error = {k: v for k, v in (run.error or {}).items() if k != "traceback"} or None
         return WorkflowRun(
             run_id=run.pk,
@@ -195,7 +201,7 @@ def _declare_run_routes(contract: Contract) -> None:
 
     @contract.implement("workflowRunTimeline")
     def workflow_run_timeline(ctx: BoundaryContext, data: RunRef) -> WorkflowTimeline:
-        run = _run(data.run_id)
+        run = _run(ctx, data.run_id)
         return WorkflowTimeline(
             run_id=run.pk,
             events=[

@@ -87,6 +87,23 @@ case "$CELERY_BROKER_URL" in
       start RabbitMQ rabbitmq-server -detached
       wait_for RabbitMQ tcp_open "$amqp_host" "$amqp_port"
     fi
+    # A virtual host named in the URL (amqp://user:pass@host:port/VHOST) is created on a
+    # local server, with all permissions for the URL's user (make test: one per session).
+    amqp_rest="${CELERY_BROKER_URL#*://}"
+    amqp_vhost=""
+    [ "$amqp_rest" != "${amqp_rest#*/}" ] && amqp_vhost="${amqp_rest#*/}"
+    amqp_vhost="${amqp_vhost%%\?*}"
+    if [ -n "$amqp_vhost" ] && is_local "$amqp_host"; then
+      amqp_user="guest"
+      case "$amqp_rest" in *@*) amqp_user="${amqp_rest%%@*}" && amqp_user="${amqp_user%%:*}" ;; esac
+      # The broker accepts connections a moment before rabbitmqctl can talk to it.
+      wait_for "RabbitMQ (rabbitmqctl)" rabbitmqctl -q status
+      if ! rabbitmqctl -q list_vhosts name | grep -qxF "$amqp_vhost"; then
+        echo "==> creating RabbitMQ virtual host $amqp_vhost"
+        rabbitmqctl -q add_vhost "$amqp_vhost"
+      fi
+      rabbitmqctl -q set_permissions -p "$amqp_vhost" "$amqp_user" ".*" ".*" ".*"
+    fi
     ;;
   *)
     echo "==> broker $CELERY_BROKER_URL: not checked"

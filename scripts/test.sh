@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # `make test` (and CI): lint, import contracts, generated-file checks, then the whole pytest suite (e2e
-# included) on PostgreSQL and a real broker (Redis unless CELERY_BROKER_URL says otherwise).
-# Arguments are passed to pytest.
+# included) on PostgreSQL and a real broker (Redis unless CELERY_BROKER_URL says otherwise),
+# then the end-to-end runtime tests (marker `broker`) again on every other broker named in
+# RAWR_TEST_BROKERS (default "redis,amqp": RabbitMQ in a virtual host of the session's own).
+# Arguments are passed to pytest; with arguments the other brokers run only when
+# RAWR_TEST_BROKERS is set.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -44,4 +47,46 @@ step lint-imports --no-cache
 step python manage.py rawr manifest --check
 step python manage.py rawr schema --check
 step python manage.py makemigrations --check --dry-run
-step python -m pytest "$@"
+
+# --- the other brokers -------------------------------------------------------------------
+broker_kind() {
+  case "$1" in
+    redis://* | rediss://*) echo redis ;;
+    amqp://* | pyamqp://* | amqps://*) echo amqp ;;
+    *) echo other ;;
+  esac
+}
+other_brokers=()
+if [ $# -eq 0 ] || [ -n "${RAWR_TEST_BROKERS:-}" ]; then
+  IFS=, read -r -a wanted <<<"${RAWR_TEST_BROKERS:-redis,amqp}"
+  for kind in "${wanted[@]}"; do
+    [ "$kind" = "$(broker_kind "$CELERY_BROKER_URL")" ] && continue
+    case "$kind" in
+      redis) other_brokers+=("${RAWR_TEST_REDIS_URL:-redis://127.0.0.1:6379/0}") ;;
+      # The session's own vhost: its queues (declared with x-max-priority) and whatever a
+      # killed worker left go away with it.
+      amqp) other_brokers+=("${RAWR_TEST_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672}/$RAWR_CELERY_QUEUE") ;;
+      *) echo "error: RAWR_TEST_BROKERS: unknown broker '$kind' (redis, amqp)" >&2 && exit 2 ;;
+    esac
+  done
+fi
+drop_vhosts() {
+  for url in "${other_brokers[@]}"; do
+    if [ "$(broker_kind "$url")" = amqp ] && command -v rabbitmqctl >/dev/null; then
+      rabbitmqctl -q delete_vhost "${url##*/}" >/dev/null 2>&1 || true
+    fi
+  done
+}
+trap drop_vhosts EXIT
+for url in "${other_brokers[@]}"; do
+  CELERY_BROKER_URL="$url" scripts/services.sh
+done
+
+status=0
+step python -m pytest "$@" || status=$?
+for url in "${other_brokers[@]}"; do
+  echo "==> the runtime end-to-end tests again, on $(broker_kind "$url") (${url##*@})"
+  CELERY_BROKER_URL="$url" RAWR_CELERY_QUEUE="$RAWR_CELERY_QUEUE-$(broker_kind "$url")" \
+    python -m pytest -m broker -p no:cacheprovider "$@" || status=$?
+done
+exit "$status"

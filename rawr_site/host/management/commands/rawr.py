@@ -71,19 +71,38 @@ class Command(BaseCommand):
             sys.exit(code)
 
     # -- manifest --------------------------------------------------------------------
-    def _cmd_manifest(self, options: dict[str, Any]) -> None:
-        if options["emit"]:
-            from rawr_site.manifest import ManifestError, build_manifest
-            from rawr_site.mfe.typegen import generated_type_files
+    def _manifest_bundle(self) -> dict[str, Any]:
+        """The manifest and the TypeScript files, computed from this process's apps."""
+        from rawr_site.manifest import build_manifest
+        from rawr_site.mfe.typegen import generated_type_files
 
+        return {"manifest": render_manifest(build_manifest()), "types": generated_type_files()}
+
+    def _cmd_manifest(self, options: dict[str, Any]) -> None:
+        from rawr_site.manifest import ManifestError
+
+        if options["emit"]:
             try:
-                manifest = render_manifest(build_manifest())
+                bundle = self._manifest_bundle()
             except ManifestError as exc:
                 self.stderr.write(str(exc))
                 sys.exit(1)
-            bundle = {"manifest": manifest, "types": generated_type_files()}
             self.stdout.write(json.dumps(bundle), ending="")
             return
+        if os.environ.get("RAWR_MANIFEST_SCAN") == "1":
+            # This process already installs every app on disk (startcapability's child does
+            # the manifest and the schema in one process): no second child needed.
+            try:
+                bundle = self._manifest_bundle()
+            except ManifestError as exc:
+                raise CommandError(f"capabilities do not form a valid manifest:\n{exc}") from exc
+        else:
+            bundle = self._manifest_bundle_from_child()
+        check = options["check"]
+        self._write_or_check(MANIFEST_PATH, bundle["manifest"], check, "manifest", "rawr manifest")
+        self._write_or_check_types(bundle["types"], check)
+
+    def _manifest_bundle_from_child(self) -> dict[str, Any]:
         # A child process scans capabilities/ with every app on disk installed, so a new
         # capability is importable before the manifest lists it.
         env = {**os.environ, "RAWR_MANIFEST_SCAN": "1"}
@@ -104,10 +123,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"capabilities do not form a valid manifest:\n{result.stderr.strip()}"
             )
-        bundle = json.loads(result.stdout)
-        check = options["check"]
-        self._write_or_check(MANIFEST_PATH, bundle["manifest"], check, "manifest", "rawr manifest")
-        self._write_or_check_types(bundle["types"], check)
+        return json.loads(result.stdout)
 
     def _write_or_check_types(self, files: dict[str, str], check: bool) -> None:
         """The MFE TypeScript declarations (``static/rawr/types``): one per capability."""

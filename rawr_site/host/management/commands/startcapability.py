@@ -3,15 +3,16 @@
 Renders ``rawr_site/host/capability_template`` (``*.py-tpl`` and ``*.js-tpl``, like
 ``startapp``) into ``capabilities/NAME/``, refuses to overwrite, then regenerates the
 generated files so the new capability is live at once: the manifest (which installs the app
-and mounts its routes) with the MFE TypeScript declarations, and the OpenAPI document. What
-it writes: a contract with a durable-workflow trigger, handlers, model, migration, admin, a
-two-step durable workflow, a coordination desk handler, demo data, an MFE
-(``web/index.js``) and tests (unit tests and one browser test of the MFE). Run ``migrate``
-afterwards.
+and mounts its routes) with the MFE TypeScript declarations, and the OpenAPI document (one
+child process for both). What it writes: a contract with a durable-workflow trigger,
+handlers, model, migration, admin, a two-step durable workflow, a coordination desk handler,
+demo data, an MFE (``web/index.js``) and tests (unit tests and one browser test of the MFE).
+Run ``migrate`` afterwards.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import subprocess
@@ -45,9 +46,15 @@ class Command(TemplateCommand):
             action="store_true",
             help="Only write capabilities/NAME/: regenerate neither the manifest nor the schema.",
         )
+        # The child process of _regenerate (every app on disk installed).
+        parser.add_argument("--regenerate-only", action="store_true", help=argparse.SUPPRESS)
 
     def handle(self, **options: Any) -> None:
         name = options.pop("name")
+        if options["regenerate_only"]:
+            call_command("rawr", "manifest", stdout=self.stdout, stderr=self.stderr)
+            call_command("rawr", "schema", stdout=self.stdout, stderr=self.stderr)
+            return
         if not CAPABILITY_ID_RE.match(name):
             raise CommandError(
                 f"{name!r} is not a valid capability id (use lower_snake_case, e.g. 'invoicing')",
@@ -77,7 +84,7 @@ class Command(TemplateCommand):
         self._format(target)
         self.stdout.write(f"Created capabilities/{name}/")
         if not options["no_manifest"]:
-            self._regenerate()
+            self._regenerate(name)
         self.stdout.write(
             f"Next: python manage.py migrate, then open /rawr/{name} "
             f"(routes: /rpc/{name}/*, /api/orpc/{name}/*, /api/workflows/{name}/*; "
@@ -95,25 +102,30 @@ class Command(TemplateCommand):
             [ruff, "format", "--quiet", str(target)], capture_output=True, check=False
         )
 
-    def _regenerate(self) -> None:
-        """The manifest (and TypeScript) and the OpenAPI document, side by side.
+    def _regenerate(self, name: str) -> None:
+        """The manifest (with the TypeScript files) and the OpenAPI document.
 
-        Both need the new app installed, which this process's settings predate: ``rawr
-        manifest`` scans in a child process of its own, and ``rawr schema`` runs in a child
-        that installs every app on disk (``RAWR_MANIFEST_SCAN=1``, the apps and order the
-        manifest is about to list), so the two overlap instead of queueing.
+        Both need the new app installed, which this process's settings predate: one child
+        process installs every app on disk (``RAWR_MANIFEST_SCAN=1``: the apps and order the
+        manifest is about to list) and writes both.
         """
-        schema = subprocess.Popen(  # noqa: S603 - our own manage.py with fixed arguments
-            [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "rawr", "schema"],
+        result = subprocess.run(  # noqa: S603 - our own manage.py with fixed arguments
+            [
+                sys.executable,
+                str(Path(settings.BASE_DIR) / "manage.py"),
+                "startcapability",
+                name,
+                "--regenerate-only",
+            ],
             env={**os.environ, "RAWR_MANIFEST_SCAN": "1"},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            capture_output=True,
             text=True,
+            check=False,
         )
-        try:
-            call_command("rawr", "manifest", stdout=self.stdout, stderr=self.stderr)
-        finally:
-            out, err = schema.communicate()
-        if schema.returncode != 0:
-            raise CommandError(f"rawr schema failed:\n{err.strip()}")
-        self.stdout.write(out.strip())
+        if result.returncode != 0:
+            raise CommandError(
+                f"capabilities/{name} was written, but regenerating failed:\n"
+                f"{result.stderr.strip()}\nFix it, then run `python manage.py rawr manifest` "
+                "and `python manage.py rawr schema`."
+            )
+        self.stdout.write(result.stdout.strip())

@@ -85,6 +85,25 @@ def _apply(schedule: Schedule, valid: ValidSchedule) -> None:
     schedule.catch_up_limit = valid.missed.limit
 
 
+_DECLARED_FIELDS = (
+    "function_id",
+    "capability",
+    "cron",
+    "timezone",
+    "input",
+    "missed_policy",
+    "catch_up_limit",
+)
+
+
+def _declared_fields(source: Schedule | ValidSchedule) -> tuple[Any, ...]:
+    if isinstance(source, ValidSchedule):
+        row = Schedule()
+        _apply(row, source)
+        source = row
+    return tuple(getattr(source, name) for name in _DECLARED_FIELDS)
+
+
 def schedule_create(
     *,
     function_id: Any,
@@ -195,7 +214,8 @@ class SyncResult:
 def schedules_sync_declared(items: Iterable[Declaration] | None = None) -> SyncResult:
     """Make the declared rows match the code: one per valid declaration.
 
-    Safe from any number of processes at once (insert-if-absent, then locked updates).
+    Safe from any number of processes at once (insert-if-absent, then locked updates of
+    the declared fields only, so a pause made meanwhile stays).
     A changed cron, zone, input or policy takes effect from the next tick after now; a row
     whose declaration is gone is removed (its runs stay). Pausing survives all of it.
     Invalid declarations are skipped here: the system check reports them.
@@ -217,36 +237,41 @@ def schedules_sync_declared(items: Iterable[Declaration] | None = None) -> SyncR
         wanted[declaration.schedule_id] = (declaration, valid)
     now = clock.now()
     created = updated = 0
-    with transaction.atomic():
-        existing = {
-            row.pk: row
-            for row in Schedule.objects.select_for_update().filter(source=ScheduleSource.DECLARED)
-        }
-        for schedule_id, (_declaration, valid) in wanted.items():
-            row = existing.get(schedule_id)
-            if row is None:
-                row = Schedule(
-                    id=schedule_id,
-                    source=ScheduleSource.DECLARED,
-                    created_by="code",
-                    next_fire_at=valid.spec.next_after(now),
-                )
-                _apply(row, valid)
-                created += len(Schedule.objects.bulk_create([row], ignore_conflicts=True))
-                continue
-            before = (row.cron, row.timezone, row.input, row.missed_policy, row.catch_up_limit)
+    # Read without locks: nothing to change is the usual case, and a scheduler pass (which
+    # skips locked rows) must not be held up by a sync that changes nothing.
+    existing = {row.pk: row for row in Schedule.objects.filter(source=ScheduleSource.DECLARED)}
+    for schedule_id, (_declaration, valid) in wanted.items():
+        row = existing.get(schedule_id)
+        if row is None:
+            row = Schedule(
+                id=schedule_id,
+                source=ScheduleSource.DECLARED,
+                created_by="code",
+                next_fire_at=valid.spec.next_after(now),
+            )
             _apply(row, valid)
-            after = (row.cron, row.timezone, row.input, row.missed_policy, row.catch_up_limit)
-            if before != after:
-                if before[:2] != after[:2] and not row.paused:
-                    row.next_fire_at = valid.spec.next_after(now)
-                row.save()
-                updated += 1
-        # An invalid declaration keeps its row (and its pause) until the code is fixed.
-        gone = [
-            pk
-            for pk in existing
-            if pk not in wanted and pk not in invalid and pk.startswith(DECLARED_PREFIX)
-        ]
-        removed = Schedule.objects.filter(pk__in=gone).delete()[0] if gone else 0
+            Schedule.objects.bulk_create([row], ignore_conflicts=True)
+            created += 1
+            continue
+        if _declared_fields(row) == _declared_fields(valid):
+            continue
+        with transaction.atomic():
+            locked = Schedule.objects.select_for_update().filter(pk=schedule_id).first()
+            if locked is None:
+                continue
+            moved = (locked.cron, locked.timezone) != (valid.spec.expression, valid.spec.timezone)
+            _apply(locked, valid)
+            fields = [*_DECLARED_FIELDS, "updated_at"]
+            if moved and not locked.paused:  # a paused row gets its next tick on resume
+                locked.next_fire_at = valid.spec.next_after(now)
+                fields.append("next_fire_at")
+            locked.save(update_fields=fields)
+            updated += 1
+    # An invalid declaration keeps its row (and its pause) until the code is fixed.
+    gone = [
+        pk
+        for pk in existing
+        if pk not in wanted and pk not in invalid and pk.startswith(DECLARED_PREFIX)
+    ]
+    removed = Schedule.objects.filter(pk__in=gone).delete()[0] if gone else 0
     return SyncResult(created, updated, removed, len(invalid))

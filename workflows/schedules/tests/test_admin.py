@@ -14,7 +14,7 @@ from workflows.schedules import services
 from workflows.schedules.models import Schedule
 from workflows.schedules.scheduler import fire_due
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 CHANGELIST = "/admin/schedules/schedule/"
 

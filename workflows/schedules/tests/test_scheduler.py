@@ -20,15 +20,17 @@ from workflows.schedules.models import Schedule
 from workflows.schedules.scheduler import PRINCIPAL, fire_due, tick_key, tick_scope
 from workflows.testing import drain
 
-#: Committed for real: the runs' messages go out on commit, and the threads of the
-#: two-scheduler test see the schedule.
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
+#: Committed for real: the run's message goes out on commit (to be drained), and the
+#: threads of the two-scheduler test see the schedule.
+committed = pytest.mark.django_db(transaction=True)
 
 
 def _runs(schedule: Schedule) -> list[Run]:
     return list(Run.objects.filter(idempotency_scope=tick_scope(schedule.pk)).order_by("id"))
 
 
+@committed
 def test_a_due_tick_starts_one_run_with_the_schedule_input(functions, clock):
     schedule = services.schedule_create(
         function_id="t.sched.report", cron="*/5 * * * *", input={"team": "ops"}, by="user:amy"
@@ -151,6 +153,7 @@ def test_declared_schedules_get_a_row_that_keeps_its_pause(functions, clock):
 
 
 # -- must show: two schedulers, one every-second schedule, 60 s --------------------------
+@committed
 def test_two_schedulers_start_exactly_one_run_per_tick(functions, clock):
     """Two schedulers (threads, each with its own Postgres connection) pass over the same
     every-second schedule together, 60 times, while the clock moves 1 s per pass; then a

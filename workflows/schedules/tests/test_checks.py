@@ -3,6 +3,8 @@ with the code the API gives for it; a valid declaration passes."""
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 from django.core import checks
 
@@ -72,3 +74,37 @@ def test_the_decorator_declares_on_the_durable_function():
 def test_the_decorator_goes_above_durable_function():
     with pytest.raises(TypeError):
         schedule("* * * * *")(lambda ctx, step: None)
+
+
+_CRON_ON_FUNCTIONS = "cron" in inspect.signature(durable_function).parameters
+
+
+@pytest.mark.skipif(not _CRON_ON_FUNCTIONS, reason="durable_function has no cron= yet")
+def test_cron_on_durable_function_is_a_declaration():
+    @durable_function(
+        "t.sched.native",
+        cron="0 9 * * 1-5",
+        timezone="Europe/Berlin",
+        cron_input={"a": 1},
+        missed=("catch_up", 2),
+    )
+    def native(ctx, step):
+        return None
+
+    with temporarily_registered(native):
+        (found,) = [d for d in declarations() if d.function_id == "t.sched.native"]
+        assert (found.cron, found.timezone, found.input, found.missed) == (
+            "0 9 * * 1-5",
+            "Europe/Berlin",
+            {"a": 1},
+            ("catch_up", 2),
+        )
+        assert _errors() == []
+
+    @durable_function("t.sched.native_bad", cron="0 25 * * *", timezone="Europe/Berlin")
+    def bad(ctx, step):
+        return None
+
+    with temporarily_registered(bad):
+        (error,) = _errors()
+    assert "INVALID_CRON" in error

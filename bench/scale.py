@@ -42,6 +42,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 #: its runs) so its throttle binds; its other runs spread over 16 keys.
 MIX: list[tuple[str, float, dict[str, Any]]] = [
     ("scale.ping", 0.30, {"steps": 1}),
-    ("scale.report", 0.12, {"steps": 3, "sleep_ms": 5}),
+    ("scale.report", 0.12, {"steps": 3, "sleep_ms": 30}),
     ("scale.vip", 0.10, {"steps": 2}),
     ("scale.sync", 0.12, {"steps": 2}),
     ("scale.alert", 0.10, {"steps": 1}),
@@ -113,8 +114,10 @@ class Children:
     @classmethod
     def stop(cls, proc: subprocess.Popen[bytes], timeout: float = 10) -> None:
         if proc.poll() is None:
+            # To the main process only: a worker's warm shutdown lets its pool children
+            # finish; SIGTERM to the whole group would kill them mid-task.
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
+                proc.send_signal(signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=timeout)
         cls.kill_group(proc)
@@ -333,6 +336,7 @@ def drill(plan: Plan, children: Children, logdir: Path, redis: Redis) -> dict[st
     restart_at = int(plan.runs * plan.broker_restart_at)
     killed: Worker | None = None
     replaced = broker_restarted = triggering = False
+    broker_restarted_at: float | None = None
     triggering = True
     last_print = 0.0
     deadline = time.monotonic() + plan.timeout
@@ -352,9 +356,13 @@ def drill(plan: Plan, children: Children, logdir: Path, redis: Redis) -> dict[st
         if killed is None and done >= kill_at:
             killed = workers["b"]
             assert killed.proc is not None
+            busy = wait_until_executing(killed, seconds=15)
             killed.killed_at = time.time()
             Children.kill_group(killed.proc)
-            timeline.note(f"SIGKILL process group of {killed.name} at {done} completed")
+            timeline.note(
+                f"SIGKILL process group of {killed.name} at {done} completed, "
+                f"while it executed {busy} run(s)"
+            )
         if (
             killed is not None
             and not replaced
@@ -366,6 +374,7 @@ def drill(plan: Plan, children: Children, logdir: Path, redis: Redis) -> dict[st
             timeline.note("replacement scale-b2 started (like a supervisor would)")
         if killed is not None and not broker_restarted and done >= restart_at:
             broker_restarted = True
+            broker_restarted_at = time.time()
             redis.stop()
             timeline.note(f"redis-server stopped at {done} completed (its queues are lost)")
             time.sleep(plan.broker_down)
@@ -387,6 +396,7 @@ def drill(plan: Plan, children: Children, logdir: Path, redis: Redis) -> dict[st
             timeline.note(f"TIMEOUT after {plan.timeout:.0f} s: {dict(status)}")
             break
     time.sleep(2)  # a duplicate execution still in flight would append its lines now
+    leftover = broker_backlog(redis.url)
     for worker in workers.values():
         if worker.proc is not None and worker is not killed:
             Children.stop(worker.proc)
@@ -397,7 +407,38 @@ def drill(plan: Plan, children: Children, logdir: Path, redis: Redis) -> dict[st
         "killed": killed,
         "step_log": step_log,
         "status": status,
+        "leftover": leftover,
+        "broker_restarted_at": broker_restarted_at,
     }
+
+
+def wait_until_executing(worker: Worker, seconds: float) -> int:
+    """Wait (at most ``seconds``) until ``worker`` holds the lease of a running run, so
+    the SIGKILL interrupts executions. Returns how many it holds."""
+    from workflows.models import Run
+
+    owned = Run.objects.filter(status="running", lease_owner__startswith=f"{worker.node}:")
+    deadline = time.monotonic() + seconds
+    while True:
+        busy = owned.count()
+        if busy or time.monotonic() > deadline:
+            return busy
+        time.sleep(0.02)
+
+
+def broker_backlog(url: str) -> int:
+    """Messages still in the broker's queues (duplicates the sweepers sent, never needed)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        return sum(
+            client.llen(key) for key in client.scan_iter(count=1000) if client.type(key) == b"list"
+        )
+    except redis.RedisError:
+        return -1
+    finally:
+        client.close()
 
 
 # -- analysis -------------------------------------------------------------------------------
@@ -443,6 +484,7 @@ def max_in_window(starts: list[float], period: float) -> int:
 
 
 def analyse(plan: Plan, result: dict[str, Any], logdir: Path) -> tuple[str, bool]:
+    from django.conf import settings
     from django.db.models import Count
 
     from bench import scale_flows
@@ -477,6 +519,21 @@ def analyse(plan: Plan, result: dict[str, Any], logdir: Path) -> tuple[str, bool
     span = (max(finished) - triggers.began) if finished else float("nan")
     completed = sum(1 for r in runs if r["status"] == "completed")
     starts_all = [r["started_at"].timestamp() for r in runs if r["started_at"]]
+
+    # Completions per second between the drill's events.
+    marks = [("start", triggers.began)]
+    if killed is not None and killed.killed_at:
+        marks.append(("SIGKILL", killed.killed_at))
+    if result["broker_restarted_at"]:
+        marks.append(("broker restart", result["broker_restarted_at"]))
+    marks.append(("end", max(finished) if finished else time.time()))
+    phases = []
+    for (label, t0), (next_label, t1) in pairwise(marks):
+        n = sum(1 for f in finished if t0 < f <= t1)
+        phases.append(
+            f"{label} -> {next_label} {n:,} in {t1 - t0:.0f} s ({n / max(t1 - t0, 1e-9):.1f}/s)"
+        )
+    phase_line = "completions: " + "; ".join(phases)
 
     # Start delays (trigger call -> Run.started_at), per function and per priority.
     delays: dict[str, list[float]] = defaultdict(list)
@@ -556,26 +613,31 @@ def analyse(plan: Plan, result: dict[str, Any], logdir: Path) -> tuple[str, bool
             for name, c in outcomes.items()
         )
     )
-    out.append(f"messages re-sent by the sweepers: {resent:,}")
-    resumed = [r for r in runs if r["interruptions"]]
     out.append(
-        f"runs resumed after losing their worker (interruptions > 0): {len(resumed)}; "
-        f"runs executed in more than one slice (attempt > 1): "
-        f"{sum(1 for r in runs if r['attempt'] > 1)}"
+        f"messages re-sent by the sweepers: {resent:,}; left in the broker at the end "
+        f"(duplicates nobody needed): {result['leftover']:,}"
     )
-    if killed is not None and killed.killed_at:
-        resumes = list(
-            TimelineEvent.objects.filter(
-                type="run.resumed", run_id__in=[r["id"] for r in resumed]
-            ).values_list("created_at", flat=True)
+    # A run whose worker died while it held the lease is claimed again from "running"
+    # (``run.resumed`` with ``from: running``); ``interruptions`` is reset once a step of
+    # the resumed execution is recorded, so the timeline is what remembers it.
+    resumes = list(
+        TimelineEvent.objects.filter(
+            type="run.resumed", run__function_id__startswith="scale.", payload__from="running"
+        ).values_list("run_id", "created_at", "payload")
+    )
+    resumed_from = sorted({p.get("worker", "?").split("@")[0] for _, _, p in resumes})
+    out.append(
+        f"runs resumed after losing their worker's lease: {len({r for r, _, _ in resumes})}"
+        f" (resumed by {', '.join(resumed_from) or '-'}); runs executed in more than one"
+        f" slice (attempt > 1): {sum(1 for r in runs if r['attempt'] > 1)}"
+    )
+    if killed is not None and killed.killed_at and resumes:
+        late = [at.timestamp() - killed.killed_at for _, at, _ in resumes]
+        out.append(
+            f"  resumed {min(late):.1f}-{max(late):.1f} s after the SIGKILL "
+            f"(lease {settings.RAWR_RUN_LEASE_SECONDS:g} s, "
+            f"sweep every {settings.RAWR_SWEEP_INTERVAL:g} s)"
         )
-        if resumes:
-            late = [t.timestamp() - killed.killed_at for t in resumes]
-            out.append(
-                f"  resumed {min(late):.1f}-{max(late):.1f} s after the SIGKILL "
-                f"(lease {float(os.environ.get('RAWR_RUN_LEASE_SECONDS', 15)):g} s, "
-                f"sweep every {float(os.environ.get('RAWR_SWEEP_INTERVAL', 5)):g} s)"
-            )
     out.append("")
 
     # Check 1: nothing lost.
@@ -690,6 +752,7 @@ def analyse(plan: Plan, result: dict[str, Any], logdir: Path) -> tuple[str, bool
         f" after the first trigger"
         if starts_all
         else "throughput: nothing started",
+        phase_line,
         "",
     ]
     del scale_flows  # imported for its registrations only

@@ -131,6 +131,8 @@ def start_worker(
         "PYTHONUNBUFFERED": "1",
         "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "EMAIL_FILE_PATH": str(log_path.with_suffix(".mail")),
+        # No scheduler unless a test asks (its clock is real; schedule tests move theirs).
+        "RAWR_SCHEDULER_INTERVAL": "0",
         **(env or {}),
     }
     full_env.pop("TEST_DATABASE_NAME", None)

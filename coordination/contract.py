@@ -189,6 +189,8 @@ contract.procedure(
     visibility="external",
     summary="Validate and save a workflow as a new version",
     errors=[WORKFLOW_VALIDATION_FAILED, WORKFLOW_LIMIT_EXCEEDED, INVALID_WORKFLOW_ID],
+    # Editing what runs is not for every signed-in (MFE) user: the canvas editors hold it.
+    permission="coordination.add_workflowversion",
 )
 contract.procedure(
     "getWorkflow",

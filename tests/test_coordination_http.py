@@ -659,3 +659,23 @@ def test_an_idempotency_key_is_scoped_to_the_caller_and_the_workflow(http: Surfa
     assert theirs.status_code == 200 and theirs.json()["run"]["runId"] != run_id
     keyed = Run.objects.filter(idempotency_key="nightly-42")
     assert keyed.count() == 3
+
+
+def test_saving_a_workflow_needs_the_editors_permission_on_every_surface() -> None:
+    from django.contrib.auth.models import Permission
+
+    user = UserFactory()
+    plain = SessionSurfaces(user)
+    document = _example(LINEAR)
+    for surface in SURFACES:
+        body = _refused(plain, surface, "saveWorkflow", {"workflow": document}, 403, "FORBIDDEN")
+        assert body["data"] == {"permission": "coordination.add_workflowversion"}
+    assert not WorkflowVersion.objects.filter(workflow_id=LINEAR).exists()
+    # Reading workflows stays open to a plain signed-in user.
+    assert "workflows" in plain.ok("rpc", "listWorkflows", {})
+
+    user.user_permissions.add(Permission.objects.get(codename="add_workflowversion"))
+    editor = SessionSurfaces(user)
+    saved = editor.ok("rpc", "saveWorkflow", {"workflow": document})
+    assert saved["workflow"]["workflowId"] == LINEAR
+    assert WorkflowVersion.objects.filter(workflow_id=LINEAR).count() == 1

@@ -197,7 +197,7 @@ export interface CoordinationWorkflowRef {
 export interface CoordinationProcedures {
   /** List workflows (latest version of each) (external; GET /coordination/workflows) */
   listWorkflows(input?: undefined): Promise<CoordinationWorkflowList>;
-  /** Validate and save a workflow as a new version (external; POST /coordination/workflows) */
+  /** Validate and save a workflow as a new version (external; POST /coordination/workflows) Needs the permission `coordination.add_workflowversion`. */
   saveWorkflow(input: CoordinationWorkflowEnvelopeInput): Promise<CoordinationWorkflowEnvelopeOutput>;
   /** Get the current version of a workflow (external; GET /coordination/workflows/{workflowId}) */
   getWorkflow(input: CoordinationWorkflowRef): Promise<CoordinationWorkflowEnvelopeOutput>;

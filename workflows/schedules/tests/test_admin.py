@@ -40,6 +40,9 @@ def test_list_shows_next_and_last_fire_and_links_to_the_runs(functions, clock):
 
     index = client.get("/admin/").content.decode()
     assert CHANGELIST in index
+    detail = client.get(f"{CHANGELIST}{schedule.pk}/change/")
+    assert detail.status_code == 200
+    assert schedule.function_id in detail.content.decode()
 
 
 def test_add_form_refuses_a_bad_cron_with_its_code_and_stores_nothing(functions):

@@ -231,7 +231,8 @@ def schedules_sync_declared(items: Iterable[Declaration] | None = None) -> SyncR
                 input=declaration.input,
                 missed=declaration.missed,
             )
-        except RawrError:  # reported by the system check; never stops the others
+        except RawrError as exc:  # the system check refuses it too; never stops the others
+            logger.error("schedule declaration of %s refused: %s", declaration.function_id, exc)
             invalid.add(declaration.schedule_id)
             continue
         wanted[declaration.schedule_id] = (declaration, valid)

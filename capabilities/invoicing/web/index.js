@@ -122,7 +122,8 @@ function explain (schema, issue, value) {
     message = 'must be ' + node.description.replace(/^[^:]*:\s*/, '').replace(/\s*\(.*\)\.?$/, '')
   } else if (node?.type === 'integer') {
     message = `must be a whole number from ${node.minimum ?? '…'} to ${node.maximum ?? '…'}`
-  } else if (node?.format === 'email') {
+  } else if (node?.format === 'email' || (node?.pattern && /@/.test(node.description ?? ''))) {
+    // The contract states an address by its pattern (what the server applies) and says so.
     message = 'must be an email address, e.g. name@example.com'
   } else if (node?.type === 'array' && node.minItems) {
     message = `needs at least ${node.minItems}`

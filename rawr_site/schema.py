@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework.permissions import AllowAny, BasePermission, IsAdminUser
 
 PUBLISHED_PREFIXES = ("/api/orpc/", "/api/workflows/")
@@ -21,6 +22,21 @@ _UNPUBLISHED = ("/api/schema", "/api/docs", "/api/redoc")
 
 class SchemaClashError(RuntimeError):
     """Two different component schemas want the same name and cannot be renamed."""
+
+
+class WritableJSONFieldExtension(OpenApiSerializerFieldExtension):
+    """A writable ``JSONField`` that refuses null (``allow_null=False``) says so.
+
+    drf-spectacular publishes every JSONField as ``{}`` (any JSON, null included), so a
+    client following the schema could send the null the server answers 400 to.
+    """
+
+    target_class = "rest_framework.fields.JSONField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        if self.target.read_only or self.target.allow_null:
+            return {}
+        return {"not": {"type": "null"}}
 
 
 def schema_permission_classes() -> list[type[BasePermission]]:
@@ -100,6 +116,7 @@ def harden(document: dict[str, Any]) -> dict[str, Any]:
             schema["title"] = name
     _drop_impossible_defaults(document)
     _any_json_is_any_json(document)
+    _request_defaults_as_text(document)
     _prune_components(document)
     return document
 
@@ -187,6 +204,41 @@ def _admits_null(schema: dict[str, Any]) -> bool:
         isinstance(option, dict) and _admits_null(option)
         for option in [*schema.get("anyOf", []), *schema.get("oneOf", [])]
     )
+
+
+def _request_defaults_as_text(document: dict[str, Any]) -> None:
+    """In request bodies a property's ``default`` (what the server assumes when it is left
+    out) goes into its description: generators such as openapi-typescript type a property
+    with a default as always present, so callers were made to send optional fields."""
+    schemas = document.get("components", {}).get("schemas", {})
+    seen: set[str] = set()
+
+    def visit(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                visit(item)
+            return
+        if not isinstance(node, dict):
+            return
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            name = ref.rpartition("/")[2]
+            if name not in seen and name in schemas:
+                seen.add(name)
+                visit(schemas[name])
+        for prop in (node.get("properties") or {}).values():
+            if isinstance(prop, dict) and "default" in prop:
+                default = json.dumps(prop.pop("default"))
+                text = prop.get("description", "").rstrip()
+                if text and not text.endswith("."):
+                    text += "."
+                prop["description"] = f"{text} Default: `{default}`.".strip()
+        for key, value in node.items():
+            if key != "$ref":
+                visit(value)
+
+    for _path, _method, operation in _operations(document):
+        visit(operation.get("requestBody", {}))
 
 
 def _prune_components(document: dict[str, Any]) -> None:

@@ -298,6 +298,8 @@ SPECTACULAR_SETTINGS = {
         "rawr_site.schema.merge_contract_routes",
     ],
     "SECURITY": [{"ApiKeyAuth": []}],
+    # A writable CharField that refuses "" says so (minLength 1): fuzzers and clients trust it.
+    "ENFORCE_NON_BLANK_FIELDS": True,
 }
 
 # --- Celery ---------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from django.http import HttpRequest
 
 from coordination import services
 from coordination.client import coordination
+from coordination.domain.limits import run_input_limit_problem
 from coordination.models import WorkflowVersion
 from rawr_site.contract import BoundaryContext, RawrError
 from rawr_site.log_context import correlation_id_of
@@ -104,6 +105,9 @@ def run_input_errors(document: Mapping[str, Any], value: Any) -> list[str]:
     Checked before anything is queued, with the JSON Schema draft the schema names
     (``$schema``), the latest draft otherwise.
     """
+    over = run_input_limit_problem(value)
+    if over is not None:  # before jsonschema walks it: bounded work (README "Limits")
+        return [f"WORKFLOW_LIMIT_EXCEEDED: {over['message']}"]
     schema = entry_input_schema(document)
     if not isinstance(schema, dict | bool):
         return ["The entry desk's inputSchema is not a JSON Schema object"]

@@ -345,3 +345,14 @@ def test_saving_what_json_is_not_answers_400_and_stores_nothing(root, body, why)
     response = root.post(url, body, content_type="application/json")
     assert response.status_code == 400 and why in response.json()["message"]
     assert not WorkflowVersion.objects.exists()
+
+
+def test_run_refuses_an_input_over_the_limits_before_checking_it(root):
+    row = services.workflow_save(document=linear(), by="seed")
+    too_deep: Any = "T"
+    for _ in range(70):  # within the editor's JSON rules, over a run input's 64 levels
+        too_deep = {"ticket": too_deep}
+    refused = post(root, RUN, {"input": too_deep}, row.pk)
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0].startswith("WORKFLOW_LIMIT_EXCEEDED: run input")
+    assert not Run.objects.exists()

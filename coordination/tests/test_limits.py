@@ -159,7 +159,8 @@ def test_a_2000_desk_echo_chain_fails_with_a_coded_limit_and_its_pages_render():
     assert not Step.objects.filter(run_id=run_id, status="running").exists()
     timeline = coordination.getRunTimeline({"runId": run_id}).timeline
     failed = [event for event in timeline if event.type == "desk.failed"]
-    assert len(failed) == 1 and failed[0].desk_id.startswith("d")
+    # Each echo nests its input one level deeper: d63 is the first over 64 levels.
+    assert [event.desk_id for event in failed] == ["d63"]
     api = Client(HTTP_AUTHORIZATION=f"Bearer {issue_key(name='ops').secret}")
     for url in (
         f"/api/runs/{run_id}/timeline/",
@@ -242,5 +243,10 @@ def test_a_run_evaluating_a_slow_condition_can_be_cancelled(settings, big_list_d
     canceller.join()
     run = Run.objects.get(pk=run_id)
     assert run.status == "cancelled", (run.status, run.error)
+    events = list(run.timeline.order_by("seq").values_list("type", flat=True))
+    # Noticed while the condition evaluated: d1 is marked as stopped, then the run ends.
+    assert events[-3:] == ["run.cancel_requested", "desk.failed", "run.cancelled"], events
+    # Stopped while routing to d1: it never started.
+    assert not Step.objects.filter(run_id=run_id, step_id="desk/d1/started").exists()
     assert elapsed < 5.0, f"the cancel took {elapsed:.2f}s to apply"
     assert coordination.getRunStatus({"runId": run_id}).run.error == "cancelled by operator"

@@ -592,6 +592,7 @@ def analyse(plan: Plan, result: dict[str, Any], logdir: Path) -> tuple[str, bool
     out.append("")
     out.append(table(["priority", "runs", "start p50 ms", "start p99 ms"], prio_rows))
     out.append("")
+    notes: list[str] = []
 
     outcomes: dict[str, Counter[str]] = {}
     resent = 0
@@ -606,14 +607,14 @@ def analyse(plan: Plan, result: dict[str, Any], logdir: Path) -> tuple[str, bool
                 with contextlib.suppress(ValueError, IndexError):
                     resent += int(line.split("sweeper re-enqueued ")[1].split()[0])
         outcomes[worker.name] = seen
-    out.append(
+    notes.append(
         "messages handled per worker (outcome of each execute_run): "
         + "; ".join(
             f"{name}: " + ", ".join(f"{k} {v:,}" for k, v in sorted(c.items()))
             for name, c in outcomes.items()
         )
     )
-    out.append(
+    notes.append(
         f"messages re-sent by the sweepers: {resent:,}; left in the broker at the end "
         f"(duplicates nobody needed): {result['leftover']:,}"
     )
@@ -626,19 +627,18 @@ def analyse(plan: Plan, result: dict[str, Any], logdir: Path) -> tuple[str, bool
         ).values_list("run_id", "created_at", "payload")
     )
     resumed_from = sorted({p.get("worker", "?").split("@")[0] for _, _, p in resumes})
-    out.append(
+    notes.append(
         f"runs resumed after losing their worker's lease: {len({r for r, _, _ in resumes})}"
         f" (resumed by {', '.join(resumed_from) or '-'}); runs executed in more than one"
         f" slice (attempt > 1): {sum(1 for r in runs if r['attempt'] > 1)}"
     )
     if killed is not None and killed.killed_at and resumes:
         late = [at.timestamp() - killed.killed_at for _, at, _ in resumes]
-        out.append(
+        notes.append(
             f"  resumed {min(late):.1f}-{max(late):.1f} s after the SIGKILL "
             f"(lease {settings.RAWR_RUN_LEASE_SECONDS:g} s, "
             f"sweep every {settings.RAWR_SWEEP_INTERVAL:g} s)"
         )
-    out.append("")
 
     # Check 1: nothing lost.
     missing = [run_id for run_id in triggers.at if run_id not in by_id]
@@ -674,8 +674,7 @@ def analyse(plan: Plan, result: dict[str, Any], logdir: Path) -> tuple[str, bool
     executions = sum(len(v) for v in lines.values())
     names = {w.proc.pid: w.name for w in workers.values() if w.proc is not None}
     step_by_worker = Counter(names.get(pg, str(pg)) for v in lines.values() for pg, _ in v)
-    out.insert(
-        -1,
+    notes.append(
         "step executions per worker: "
         + ", ".join(f"{k} {v:,}" for k, v in sorted(step_by_worker.items())),
     )
@@ -753,12 +752,12 @@ def analyse(plan: Plan, result: dict[str, Any], logdir: Path) -> tuple[str, bool
         if starts_all
         else "throughput: nothing started",
         phase_line,
-        "",
     ]
     del scale_flows  # imported for its registrations only
-    return "\n".join(
-        [*head, *out, "checks:", *(f"  [{'ok' if c else 'FAIL'}] {t}" for c, t in checks)]
-    ), ok
+    verdicts = [f"  [{'ok' if c else 'FAIL'}] {t}" for c, t in checks]
+    # Markdown as printed: the tables render, the rest stays in code blocks.
+    fence = "```"
+    return "\n".join([*head, fence, "", *out, fence, *notes, "", "checks:", *verdicts, fence]), ok
 
 
 def scale_flows_hot_key(function_id: str) -> str:
@@ -858,13 +857,12 @@ def main() -> int:
     )
     timeline: Timeline = result["timeline"]
     events = "\n".join(f"  t={at - timeline.began:6.1f}s {text}" for at, text in timeline.entries)
+    # One code block for the context, the drill's events and the headline figures (the
+    # report closes it), then the tables, then the checks in a block of their own.
     print("```")
     print(context)
-    print("```")
     print()
-    print("```")
     print(events)
-    print("```")
     print()
     print(report)
     print(f"\nlogs: {logdir}", file=sys.stderr)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make serve`: the production profile on one machine. Migrate, collect static files, then
-# run gunicorn (rawr_site/gunicorn_conf.py) + Celery worker(s) (+ the standalone scheduler
-# when this checkout has one) against DATABASE_URL and CELERY_BROKER_URL, until Ctrl-C /
+# run gunicorn (rawr_site/gunicorn_conf.py) + Celery worker(s) + the standalone scheduler
+# against DATABASE_URL and CELERY_BROKER_URL, until Ctrl-C /
 # SIGTERM, which stops them all (warm: requests and tasks in hand finish, 30 s at most).
 # Whichever child exits first takes the others down with it (a supervisor restarts us).
 #
@@ -31,8 +31,7 @@ concurrency="${RAWR_WORKER_CONCURRENCY:-4}"
 queue_args=()
 [ -n "${RAWR_WORKER_QUEUES:-}" ] && queue_args=(--queues "$RAWR_WORKER_QUEUES")
 
-echo "==> checking the configuration"
-python manage.py check --fail-level ERROR
+# migrate runs the system checks first (declarations refused at start-up stop us here).
 echo "==> migrating the database"
 python manage.py migrate --noinput
 echo "==> collecting static files"
@@ -81,11 +80,10 @@ for i in $(seq 1 "$workers"); do
   pids+=("$!")
   names+=("worker$i")
 done
-if python manage.py rawr scheduler --help >/dev/null 2>&1; then
-  python manage.py rawr scheduler &
-  pids+=("$!")
-  names+=(scheduler)
-fi
+# The standalone scheduler: ticks fire on time even while every worker is busy.
+python manage.py rawr scheduler &
+pids+=("$!")
+names+=(scheduler)
 set +m
 
 ready=0

@@ -11,13 +11,13 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.db import connections
+from django.db import connections, transaction
 
 from workflows.models import Run, RunStatus
 from workflows.schedules import services
 from workflows.schedules.declarations import Declaration, temporarily_declared
 from workflows.schedules.models import Schedule
-from workflows.schedules.scheduler import PRINCIPAL, fire_due, tick_key, tick_scope
+from workflows.schedules.scheduler import PRINCIPAL, _fire_one, fire_due, tick_key, tick_scope
 from workflows.testing import drain
 
 pytestmark = pytest.mark.django_db
@@ -227,3 +227,44 @@ def test_two_schedulers_start_exactly_one_run_per_tick(functions, clock):
     by_scheduler = {name: len(items) for name, items in started.items()}
     print(f"\n{len(keys)} ticks, {len(keys)} runs; started by scheduler: {by_scheduler}")
     assert sum(by_scheduler.values()) <= len(keys)
+
+
+@committed
+def test_without_the_lock_the_key_still_makes_one_run_per_tick(functions, clock):
+    """Two schedulers that both think a tick is theirs (no row lock at all: each fires its
+    own copy of the schedule at the same moment, 30 ticks in a row): one run per tick."""
+    schedule = services.schedule_create(function_id="t.sched.ping", cron="* * * * * *", by="t")
+    clock.advance((schedule.next_fire_at - clock.now()).total_seconds())
+    barrier = threading.Barrier(2, timeout=30)
+    created: dict[str, int] = {"a": 0, "b": 0}
+    errors: list[BaseException] = []
+
+    def unlocked(name: str) -> None:
+        try:
+            for _ in range(30):
+                barrier.wait()
+                copy = Schedule.objects.get(pk=schedule.pk)
+                barrier.wait()  # both hold the same due tick now
+                with transaction.atomic():
+                    fired = _fire_one(copy, clock.now().replace(microsecond=0), 60)
+                created[name] += sum(f.created for f in fired)
+                barrier.wait()
+                if name == "a":
+                    clock.advance(1)
+        except BaseException as exc:
+            errors.append(exc)
+            barrier.abort()
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=unlocked, args=(n,)) for n in created]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors
+    keys = Counter(run.idempotency_key for run in _runs(schedule))
+    assert len(keys) >= 30
+    assert max(keys.values()) == 1
+    assert sum(created.values()) == len(keys)
+    print(f"\nno lock: {len(keys)} runs for {len(keys)} ticks; created by {created}")

@@ -201,6 +201,9 @@ def test_outputs_list_every_field_and_components_are_unique_and_used(schema) -> 
     text = json.dumps(schema)
     for name in components:
         assert f'"#/components/schemas/{name}"' in text, f"{name} is never referenced"
-    workflow = components["WorkflowEnvelopeInput"]["properties"]["workflow"]
-    assert workflow["title"] == "CoordinationWorkflowV1"
+    envelope = components["WorkflowEnvelopeInput"]["properties"]["workflow"]
+    assert envelope["$ref"] == "#/components/schemas/CoordinationWorkflowV1Input"
+    workflow = components["CoordinationWorkflowV1Input"]
     assert {"workflowId", "desks", "handoffs"} <= set(workflow["required"])
+    listed = components["WorkflowList"]["properties"]["workflows"]["items"]
+    assert listed["$ref"] == "#/components/schemas/CoordinationWorkflowV1"

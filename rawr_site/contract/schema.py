@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler
 from pydantic.alias_generators import to_camel
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
+from pydantic_core import core_schema as cs
 
 
 class Schema(BaseModel):
@@ -46,7 +47,18 @@ class DocumentedAs:
     def __get_pydantic_json_schema__(
         self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
-        return handler(self.model.__pydantic_core_schema__)
+        # Handed over as a reference to the model's definition, so the generator emits one
+        # named component (``$ref``) instead of a copy at every use.
+        core = self.model.__pydantic_core_schema__
+        root, definitions = core, []
+        if core["type"] == "definitions":
+            root, definitions = core["schema"], list(core["definitions"])
+        ref = root.get("ref")
+        if ref is None:
+            return handler(core)
+        return handler(
+            cs.definitions_schema(cs.definition_reference_schema(ref), [root, *definitions])
+        )
 
     def __repr__(self) -> str:
         return f"DocumentedAs({self.model.__name__})"

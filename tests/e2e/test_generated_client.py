@@ -40,7 +40,7 @@ pytestmark = [
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "openapi" / "rawr.yaml"
 PACKAGE = "rawr_generated_client"
-POLL_SECONDS = 30.0
+POLL_SECONDS = 60.0
 
 
 @pytest.fixture(scope="module")

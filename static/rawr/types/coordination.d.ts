@@ -15,6 +15,30 @@ export interface CoordinationApproveDeskResult {
   eventId: string;
 }
 
+export interface CoordinationCoordinationWorkflowV1Input {
+  workflowId: string;
+  version?: unknown;
+  name: string;
+  description?: string;
+  entryDeskId: string;
+  desks: CoordinationDeskDefinitionV1Input[];
+  handoffs: CoordinationHandoffDefinitionV1[];
+  observabilityProfile?: "basic" | "full";
+  updatedAt?: string;
+}
+
+export interface CoordinationCoordinationWorkflowV1Output {
+  workflowId: string;
+  version?: number;
+  name: string;
+  description?: string;
+  entryDeskId: string;
+  desks: CoordinationDeskDefinitionV1Output[];
+  handoffs: CoordinationHandoffDefinitionV1[];
+  observabilityProfile?: "basic" | "full";
+  updatedAt?: string;
+}
+
 export interface CoordinationDeskDefinitionV1Input {
   deskId: string;
   kind: string;
@@ -146,46 +170,16 @@ export interface CoordinationWaitingForV1 {
 
 export interface CoordinationWorkflowEnvelopeInput {
   /** A CoordinationWorkflowV1 document. */
-  workflow: {
-    workflowId: string;
-    version?: unknown;
-    name: string;
-    description?: string;
-    entryDeskId: string;
-    desks: CoordinationDeskDefinitionV1Input[];
-    handoffs: CoordinationHandoffDefinitionV1[];
-    observabilityProfile?: "basic" | "full";
-    updatedAt?: string;
-  };
+  workflow: CoordinationCoordinationWorkflowV1Input;
 }
 
 export interface CoordinationWorkflowEnvelopeOutput {
   /** A CoordinationWorkflowV1 document. */
-  workflow: {
-    workflowId: string;
-    version?: number;
-    name: string;
-    description?: string;
-    entryDeskId: string;
-    desks: CoordinationDeskDefinitionV1Output[];
-    handoffs: CoordinationHandoffDefinitionV1[];
-    observabilityProfile?: "basic" | "full";
-    updatedAt?: string;
-  };
+  workflow: CoordinationCoordinationWorkflowV1Output;
 }
 
 export interface CoordinationWorkflowList {
-  workflows: ({
-    workflowId: string;
-    version?: number;
-    name: string;
-    description?: string;
-    entryDeskId: string;
-    desks: CoordinationDeskDefinitionV1Output[];
-    handoffs: CoordinationHandoffDefinitionV1[];
-    observabilityProfile?: "basic" | "full";
-    updatedAt?: string;
-  })[];
+  workflows: CoordinationCoordinationWorkflowV1Output[];
 }
 
 export interface CoordinationWorkflowRef {

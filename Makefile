@@ -2,7 +2,7 @@
 
 SHELL := bash
 
-.PHONY: help run serve test install bench
+.PHONY: help run serve test install bench scale
 
 help:
 	@echo "make run      install if needed, migrate, demo data, serve on 127.0.0.1:$${PORT:-8000} + a Celery worker"
@@ -10,6 +10,7 @@ help:
 	@echo "make test     ruff, manifest/schema/migration checks, pytest on Postgres + Redis (PYTEST_ARGS=...)"
 	@echo "make install  create .venv and pip install -e \".[dev]\" (skipped while pyproject.toml is unchanged)"
 	@echo "make bench    runtime vs DBOS Transact vs raw Celery, one table (~8 min; BENCH_QUICK=1 ~1 min)"
+	@echo "make scale    scale-out drill: 3 workers, 10,000 runs, a SIGKILL and a broker restart (~5 min; SCALE_RUNS=...)"
 
 run:
 	@bash scripts/run.sh
@@ -25,3 +26,6 @@ install:
 
 bench:
 	@bash bench/bench.sh
+
+scale:
+	@bash bench/scale.sh

@@ -16,7 +16,7 @@ from tests.e2e.flows import BROKER_KEYS, PRIORITY_QUEUE, marks, wait_until
 from workflows import trigger
 from workflows.models import Run
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.broker, pytest.mark.django_db(transaction=True)]
 
 
 def test_urgent_runs_overtake_a_backlog_of_routine_ones(dedicated_worker, tmp_path: Path) -> None:

@@ -55,6 +55,14 @@ class CronSpec:
     def has_seconds(self) -> bool:
         return len(self.expression.split()) == 6
 
+    @property
+    def pinned_hours(self) -> bool:
+        """The hour field names hours (``30 2 * * *``, ``@daily``), rather than every one."""
+        fields = self.expression.split()
+        if len(fields) == 1:
+            return fields[0] not in ("@hourly",)
+        return fields[2 if self.has_seconds else 1] != "*"
+
     def _iter(self, start: datetime) -> croniter:
         return croniter(
             self.expression,
@@ -62,20 +70,32 @@ class CronSpec:
             second_at_beginning=self.has_seconds,
         )
 
+    def _keep(self, tick: datetime) -> bool:
+        """When clocks fall back, an hour's wall times happen twice: a job pinned to hours
+        (``30 2 * * *``) runs at the first, like cron; ``*/30 * * * *`` runs in both."""
+        # Through UTC: croniter may hand back ``fold=1`` on times that are not ambiguous.
+        local = tick.astimezone(UTC).astimezone(self.zone)
+        return not (self.pinned_hours and local.fold == 1)
+
+    def _ticks(self, it: croniter, *, backwards: bool = False) -> Iterator[datetime]:
+        step = it.get_prev if backwards else it.get_next
+        while True:
+            tick = step(datetime)
+            if self._keep(tick):
+                yield tick.astimezone(UTC)
+
     def next_after(self, moment: datetime) -> datetime:
         """The first tick strictly after ``moment`` (UTC)."""
-        return self._iter(moment).get_next(datetime).astimezone(UTC)
+        return next(self._ticks(self._iter(moment)))
 
     def iter_from(self, start: datetime) -> Iterator[datetime]:
         """Ticks at or after ``start``, in order (UTC)."""
-        it = self._iter(start - timedelta(microseconds=1))
-        while True:
-            yield it.get_next(datetime).astimezone(UTC)
+        return self._ticks(self._iter(start - timedelta(microseconds=1)))
 
     def previous(self, before: datetime, count: int) -> list[datetime]:
         """The last ``count`` ticks strictly before ``before``, oldest first (UTC)."""
-        it = self._iter(before)
-        return sorted(it.get_prev(datetime).astimezone(UTC) for _ in range(count))
+        ticks = self._ticks(self._iter(before), backwards=True)
+        return sorted(next(ticks) for _ in range(count))
 
 
 def parse_cron(expression: Any, timezone: Any = "UTC") -> CronSpec:

@@ -114,3 +114,20 @@ def test_catch_up_larger_than_the_downtime_starts_every_missed_tick():
     )
     assert ticks == [T0 + timedelta(minutes=m) for m in range(11)]
     assert skipped == 0
+
+
+def test_when_clocks_fall_back_a_job_pinned_to_an_hour_runs_once():
+    """02:30 Berlin happens twice on 25 Oct 2026 (00:30 and 01:30 UTC): a daily 02:30 job
+    runs at the first, like cron; an every-30-minutes job runs through both hours."""
+    start = datetime(2026, 10, 24, 23, tzinfo=UTC)
+    daily = parse_cron("30 2 * * *", "Europe/Berlin").iter_from(start)
+    assert [next(daily) for _ in range(2)] == [
+        datetime(2026, 10, 25, 0, 30, tzinfo=UTC),
+        datetime(2026, 10, 26, 1, 30, tzinfo=UTC),
+    ]
+    half_hourly = parse_cron("*/30 * * * *", "Europe/Berlin").iter_from(start)
+    ticks = [next(half_hourly) for _ in range(6)]
+    assert ticks == [start + timedelta(minutes=30 * n) for n in range(6)]
+    assert parse_cron("30 2 * * *", "Europe/Berlin").previous(
+        datetime(2026, 10, 26, 12, tzinfo=UTC), 2
+    ) == [datetime(2026, 10, 25, 0, 30, tzinfo=UTC), datetime(2026, 10, 26, 1, 30, tzinfo=UTC)]

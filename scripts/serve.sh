@@ -30,6 +30,9 @@ workers="${RAWR_WORKERS:-1}"
 concurrency="${RAWR_WORKER_CONCURRENCY:-4}"
 queue_args=()
 [ -n "${RAWR_WORKER_QUEUES:-}" ] && queue_args=(--queues "$RAWR_WORKER_QUEUES")
+# JSON logs: no ASCII-art start-up banner from Celery between the JSON lines.
+celery_args=()
+[ "${RAWR_LOG_FORMAT:-}" = json ] && celery_args=(--quiet)
 
 # migrate runs the system checks first (declarations refused at start-up stop us here).
 echo "==> migrating the database"
@@ -75,7 +78,7 @@ pids+=("$!")
 names+=(web)
 for i in $(seq 1 "$workers"); do
   # Each worker also runs the sweeper (and the scheduler, where there is one) on a timer.
-  celery -A rawr_site worker --loglevel=INFO --hostname="worker$i@%h" \
+  celery "${celery_args[@]}" -A rawr_site worker --loglevel=INFO --hostname="worker$i@%h" \
     --concurrency="$concurrency" "${queue_args[@]}" &
   pids+=("$!")
   names+=("worker$i")

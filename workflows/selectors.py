@@ -85,9 +85,13 @@ def approvals_pending(*, capabilities: Collection[str] | None = None) -> QuerySe
 
 
 def approval_pending_for_run(*, run_id: str) -> Approval | None:
-    """The approval a run waits for now (the oldest pending one), or ``None``."""
-    return (
-        Approval.objects.filter(run_id=run_id, status=ApprovalStatus.PENDING)
-        .order_by("created_at", "id")
-        .first()
+    """The approval a run waits for now (the oldest pending one), or ``None``; its
+    ``context`` / ``payload`` are read safely (``workflows.limits.first_safely``)."""
+    from workflows.limits import APPROVAL_JSON, first_safely
+
+    return first_safely(
+        Approval.objects.filter(run_id=run_id, status=ApprovalStatus.PENDING).order_by(
+            "created_at", "id"
+        ),
+        *APPROVAL_JSON,
     )

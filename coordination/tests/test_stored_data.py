@@ -103,3 +103,20 @@ def test_hostile_stored_values_render(finished_run, kind):
         assert api.get(f"/api/runs/{run_id}/").json()["output"]["list"][0] == "\\u0000"
     page = admin.get(reverse("admin:workflows_run_change", args=[quote(run_id)]))
     assert "Run " in page.content.decode()
+
+
+@pytest.mark.parametrize("kind", ["deep", "big"])
+def test_a_waiting_run_with_a_hostile_approval_context_renders(kind):
+    document = next(d for d in example_documents() if d["workflowId"] == "fanout-approval")
+    coordination.saveWorkflow({"workflow": document})
+    run_id = coordination.queueRun({"workflowId": "fanout-approval", "input": {}}).run.run_id
+    drain()
+    assert Run.objects.get(pk=run_id).status == "waiting"
+    _store("workflows_approval", "context", HOSTILE[kind], "run_id", run_id)
+    admin = staff_client(superuser=True)
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {issue_key(name='ops').secret}")
+    page = admin.get(reverse("admin:workflows_run_change", args=[quote(run_id)]))
+    assert page.status_code == 200 and len(page.content) < 2_000_000
+    status = api.get(f"/api/orpc/coordination/runs/{run_id}")
+    assert status.status_code == 200, status.content[:500]
+    assert status.json()["run"]["waitingFor"]["deskId"]

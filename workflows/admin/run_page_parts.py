@@ -120,8 +120,12 @@ def error_summary(error: Any) -> str:
 
 # -- what the run waits for ----------------------------------------------------------------
 def pending_approval(run: Run) -> Approval | None:
-    """The approval the run waits for now, if any (one indexed query)."""
-    return approval_pending_for_run(run_id=run.pk)
+    """The approval the run waits for now, if any (one indexed query); its context cut
+    to what the page shows."""
+    approval = approval_pending_for_run(run_id=run.pk)
+    if approval is not None:
+        approval.context = preview(approval.context)
+    return approval
 
 
 @dataclass(frozen=True)

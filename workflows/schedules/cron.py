@@ -10,6 +10,7 @@ Quartz and node-cron): ``* * * * * *`` fires every second. ``@hourly``-style mac
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -176,7 +177,9 @@ def parse_missed(value: Any) -> MissedPolicy:
         and 1 <= limit <= MAX_CATCH_UP
     ):
         return MissedPolicy("catch_up", limit)
+    shown = json.dumps(value, default=repr)[:200]
     raise INVALID_MISSED_POLICY(
-        f'missed must be "skip" or ("catch_up", N) with N from 1 to {MAX_CATCH_UP}, not {value!r}',
-        data={"missed": repr(value)[:200]},
+        f'missed must be "skip" or {{"policy": "catch_up", "limit": N}} (("catch_up", N) in '
+        f"code) with N from 1 to {MAX_CATCH_UP}, not {shown}",
+        data={"missed": shown},
     )

@@ -359,7 +359,7 @@ RAWR_STEP_RECORD_AFTER_SECONDS = float(os.environ.get("RAWR_STEP_RECORD_AFTER_SE
 RAWR_CANCEL_GRACE_SECONDS = float(os.environ.get("RAWR_CANCEL_GRACE_SECONDS", "30"))
 # A trigger sends its message while its insert commits; a worker that gets the message
 # first looks for the run again for up to this long (then the sweeper has it).
-RAWR_CLAIM_WAIT_SECONDS = float(os.environ.get("RAWR_CLAIM_WAIT_SECONDS", "2"))
+RAWR_CLAIM_WAIT_SECONDS = float(os.environ.get("RAWR_CLAIM_WAIT_SECONDS", "0.5"))
 # An explicit Idempotency-Key dedupes triggers of one caller for this long (like Stripe).
 RAWR_IDEMPOTENCY_WINDOW_SECONDS = float(os.environ.get("RAWR_IDEMPOTENCY_WINDOW_SECONDS", "86400"))
 # Wake-ups further away than this are left to the sweeper instead of broker ETA messages.

@@ -194,6 +194,9 @@ def _insert(run: Run, queued: Ev, *, fresh: bool = False) -> bool:
     if _sql.available():
         early = fresh and not connection.in_atomic_block and _enqueue.dispatches_to_broker()
         if early:
+            # Have a connection before telling a worker about the run: when the database
+            # refuses us (503) no message for a run that will never exist goes out.
+            connection.ensure_connection()
             sent = _enqueue.send(
                 run.pk,
                 queue=run.queue,

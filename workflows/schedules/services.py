@@ -126,7 +126,7 @@ def schedule_create(
     )
     now = clock.now()
     schedule = Schedule(
-        id=f"sch_{uuid.uuid4().hex}",
+        id=f"sch_{uuid.uuid4().hex[:16]}",
         source=ScheduleSource.API,
         created_by=by,
         next_fire_at=valid.spec.next_after(now),

@@ -18,7 +18,7 @@ from django.db import transaction
 from workflows import _enqueue, _registry, _sql, clock
 from workflows._lease import LeaseKeeper, claim
 from workflows._state import Ev, append, locked_run
-from workflows._steps import StepAPI, ensure_json, error_dict, retry_delay
+from workflows._steps import StepAPI, error_dict, retry_delay, storable
 from workflows._transitions import fail_run, notify_parent, public_error
 from workflows.codes import RunErrorCode
 from workflows.errors import NonRetriableError, _Stop, _Suspend
@@ -100,7 +100,7 @@ def _execute_body(
             logger=logging.getLogger(f"workflows.run.{run.function_id}"),
         )
         output = function.fn(ctx, step)
-        ensure_json("<return value>", output)
+        storable("<return value>", output)
     except _Suspend:
         return "parked"
     except _Stop as stop:

@@ -38,6 +38,7 @@ from workflows.errors import (
     _Stop,
     _Suspend,
 )
+from workflows.limits import StepOutputLimitExceeded, check_event_payload, json_limit_problem
 from workflows.models import ApprovalStatus, Run, RunStatus, Step, StepKind, StepStatus
 
 
@@ -101,7 +102,7 @@ class StepAPI:
         step = self._start(step_id, StepKind.RUN, existing=step)
         try:
             output = fn()
-            text = ensure_json(step_id, output)
+            text = storable(step_id, output)
         except Exception as exc:  # every failure of user code is recorded on the step
             self._step_failed(step, exc, retries=retries, events=events)
         extra = events("completed", output) if events is not None else None
@@ -114,6 +115,7 @@ class StepAPI:
         if step is not None and step.status == StepStatus.COMPLETED:
             return step.output
         step = self._start(step_id, StepKind.RUN, existing=step, quiet=True)
+        check_event_payload(payload, what=f"record {step_id}")
         text = ensure_json(step_id, payload)
         self._finish_step(
             step, payload, text=text, extra=Ev(event_type, step_id, payload), quiet=True
@@ -681,6 +683,17 @@ class StepAPI:
         if run is None:
             raise _Stop("ended at a step boundary")
         raise _Suspend()
+
+
+def storable(step_id: str, value: Any) -> str:
+    """A step's result as the JSON text to store, or a coded non-retriable failure: not
+    JSON (``STEP_OUTPUT_NOT_JSON``), or over the stored-data limits (too deep, too large,
+    NUL: ``STEP_OUTPUT_TOO_DEEP`` …, ``workflows.limits``) — checked before it is dumped,
+    so a 2,000-deep value is refused instead of overflowing the stack."""
+    problem = json_limit_problem(value, what=f"step {step_id} output")
+    if problem is not None and problem.limit not in ("type", "number"):
+        raise StepOutputLimitExceeded(step_id, problem)
+    return ensure_json(step_id, value)
 
 
 def ensure_json(step_id: str, value: Any) -> str:

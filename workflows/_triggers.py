@@ -27,6 +27,7 @@ from workflows.codes import (
     RUN_ID_CONFLICT,
 )
 from workflows.ids import is_safe_id, new_run_id
+from workflows.limits import json_limit_problem
 from workflows.models import (
     Event,
     Run,
@@ -94,6 +95,7 @@ def trigger(
     stored_input = (
         parsed.model_dump(mode="json", by_alias=True) if hasattr(parsed, "model_dump") else parsed
     )
+    refuse_unstorable(stored_input, "input")
     options = function.options
     scope = fingerprint = ""
     if not use_idempotency:
@@ -164,6 +166,14 @@ def trigger(
             data={"idempotencyKey": idempotency_key, "runId": existing.pk},
         )
     return Triggered(existing, created=False)
+
+
+def refuse_unstorable(value: Any, what: str) -> None:
+    """A value over the stored-data limits (``workflows.limits``) is a coded 400 at the
+    door, before anything is written."""
+    problem = json_limit_problem(value, what=what)
+    if problem is not None:
+        raise RawrError(problem.code, 400, str(problem), problem.data())
 
 
 def queue_of(function: _registry.DurableFunction) -> str:
@@ -272,6 +282,7 @@ def event_send(
     if not name or len(name) > 200:
         raise RawrError("BAD_REQUEST", 400, "Event name must be 1-200 characters")
     data = data or {}
+    refuse_unstorable(data, "event data")
     with transaction.atomic():
         event = Event.objects.create(
             id=f"evt_{uuid.uuid4().hex}",

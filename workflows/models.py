@@ -12,6 +12,7 @@ from django.db import models
 from django.utils import timezone
 
 from workflows.ids import SAFE_ID_PATTERN
+from workflows.limits import SafeJSONDecoder
 
 safe_id_validator = RegexValidator(SAFE_ID_PATTERN, "Use letters, digits, '.', '_' or '-'.")
 
@@ -37,10 +38,10 @@ class Run(models.Model):
     function_id = models.CharField(max_length=200)
     capability = models.CharField(max_length=100, blank=True, default="")
     status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
-    input = models.JSONField(default=dict, blank=True)
-    output = models.JSONField(null=True, blank=True)
+    input = models.JSONField(decoder=SafeJSONDecoder, default=dict, blank=True)
+    output = models.JSONField(decoder=SafeJSONDecoder, null=True, blank=True)
     #: ``{"code", "message", "traceback"?, "stepId"?}`` when failed.
-    error = models.JSONField(null=True, blank=True)
+    error = models.JSONField(decoder=SafeJSONDecoder, null=True, blank=True)
     idempotency_key = models.CharField(max_length=255, blank=True, default="")
     #: Whose key it is: an explicit ``Idempotency-Key`` belongs to its caller (and, for
     #: coordination, the workflow); ``""`` for keys the function computes from its input.
@@ -179,8 +180,8 @@ class Step(models.Model):
     position = models.PositiveIntegerField()
     kind = models.CharField(max_length=16, choices=StepKind.choices, default=StepKind.RUN)
     status = models.CharField(max_length=16, choices=StepStatus.choices)
-    output = models.JSONField(null=True, blank=True)
-    error = models.JSONField(null=True, blank=True)
+    output = models.JSONField(decoder=SafeJSONDecoder, null=True, blank=True)
+    error = models.JSONField(decoder=SafeJSONDecoder, null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     #: Executions that began this step as far as is known (``attempts`` plus the
     #: interruptions that happened at it); a step is only written when it ends, or when it
@@ -188,7 +189,7 @@ class Step(models.Model):
     starts = models.PositiveIntegerField(default=0)
     #: For waits: event name + match; for sleeps/timeouts: when it ends; for invoke: child id.
     wait_event = models.CharField(max_length=200, blank=True, default="")
-    wait_match = models.JSONField(null=True, blank=True)
+    wait_match = models.JSONField(decoder=SafeJSONDecoder, null=True, blank=True)
     wake_at = models.DateTimeField(null=True, blank=True)
     child_run = models.ForeignKey(
         Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -212,7 +213,7 @@ class TimelineEvent(models.Model):
     seq = models.PositiveIntegerField()
     type = models.CharField(max_length=64)
     step_id = models.CharField(max_length=255, blank=True, default="")
-    payload = models.JSONField(default=dict, blank=True)
+    payload = models.JSONField(decoder=SafeJSONDecoder, default=dict, blank=True)
     correlation_id = models.CharField(max_length=128, blank=True, default="")
     #: Not ``auto_now_add``: a ``step.started`` row is written when the step ends but
     #: carries the time it began.
@@ -233,11 +234,11 @@ class Event(models.Model):
 
     id = models.CharField(primary_key=True, max_length=64)
     name = models.CharField(max_length=200, db_index=True)
-    data = models.JSONField(default=dict, blank=True)
+    data = models.JSONField(decoder=SafeJSONDecoder, default=dict, blank=True)
     sent_by = models.CharField(max_length=200, blank=True, default="")
     correlation_id = models.CharField(max_length=128, blank=True, default="")
     capability = models.CharField(max_length=100, blank=True, default="")
-    resumed_run_ids = models.JSONField(default=list, blank=True)
+    resumed_run_ids = models.JSONField(decoder=SafeJSONDecoder, default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -268,13 +269,13 @@ class Approval(models.Model):
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="approvals")
     step_id = models.CharField(max_length=255)
     title = models.CharField(max_length=500)
-    context = models.JSONField(null=True, blank=True)
+    context = models.JSONField(decoder=SafeJSONDecoder, null=True, blank=True)
     status = models.CharField(
         max_length=16, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING
     )
     #: ``"approve"`` / ``"reject"`` once decided.
     decision = models.CharField(max_length=16, blank=True, default="")
-    payload = models.JSONField(null=True, blank=True)
+    payload = models.JSONField(decoder=SafeJSONDecoder, null=True, blank=True)
     decided_by = models.CharField(max_length=200, blank=True, default="")
     decided_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -15,7 +15,7 @@ from rawr_site.contract.errors import RawrError
 from workflows import _enqueue, clock
 from workflows._state import Ev, append, locked_run
 from workflows._transitions import close_approvals, notify_parent
-from workflows._triggers import Triggered, event_send, trigger
+from workflows._triggers import Triggered, event_send, refuse_unstorable, trigger
 from workflows.codes import (
     APPROVAL_NOT_FOUND,
     APPROVAL_NOT_PENDING,
@@ -166,8 +166,9 @@ def approval_decide(*, approval_id: str, decision: str, payload: Any = None, by:
         )
     try:
         json.dumps(payload, allow_nan=False)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise RawrError("BAD_REQUEST", 400, f"payload is not JSON: {exc}") from exc
+    refuse_unstorable(payload, "approval payload")
     not_found = APPROVAL_NOT_FOUND(
         f"Approval {approval_id} not found", data={"approvalId": approval_id}
     )

@@ -81,6 +81,17 @@ def flow_key(key: KeyFn | None, parsed_input: Any) -> str:
 
 
 @dataclass(frozen=True)
+class CronDeclaration:
+    """``cron=`` on a durable function, stored as written: ``workflows.schedules`` checks
+    it at start-up (system check) and keeps a ``Schedule`` row in step with it."""
+
+    expression: str
+    timezone: str = "UTC"
+    input: Any = None
+    missed: Any = "skip"
+
+
+@dataclass(frozen=True)
 class FunctionOptions:
     retries: int = 2
     #: Backoff before retry n (1-based): ``min(backoff_max, backoff_base * 2 ** (n - 1))``.
@@ -96,6 +107,7 @@ class FunctionOptions:
     throttle: Throttle | None = None
     rate_limit: RateLimit | None = None
     debounce: Debounce | None = None
+    cron: CronDeclaration | None = None
 
     def backoff(self, attempt: int) -> float:
         return float(min(self.backoff_max, self.backoff_base * 2 ** max(0, attempt - 1)))
@@ -162,6 +174,10 @@ def durable_function(
     throttle: tuple | Throttle | None = None,
     rate_limit: tuple | RateLimit | None = None,
     debounce: tuple | Debounce | None = None,
+    cron: str | None = None,
+    timezone: str = "UTC",
+    cron_input: Any = None,
+    missed: Any = "skip",
     description: str = "",
 ) -> Callable[[Callable[..., Any]], DurableFunction]:
     """Register ``fn(ctx, step)`` as a durable function under a stable ``id``.
@@ -174,6 +190,9 @@ def durable_function(
     period, the rest are recorded as skipped), ``debounce=(period, key)`` (the last
     trigger in the window wins). ``queue`` routes the function's runs to their own broker
     queue (workers started with ``-Q``); ``priority`` 0..9 orders them within it.
+    ``cron="*/5 * * * *"`` (read in ``timezone``) starts a run with ``cron_input`` at
+    every tick; ``missed="skip"`` or ``("catch_up", N)`` says what happens to ticks missed
+    in a downtime (``workflows.schedules``, checked by ``manage.py check``).
     """
     if (
         isinstance(priority, bool)
@@ -206,6 +225,7 @@ def durable_function(
                     throttle=throttle_spec,
                     rate_limit=rate_limit_spec,
                     debounce=debounce_spec,
+                    cron=CronDeclaration(cron, timezone, cron_input, missed) if cron else None,
                 ),
             )
         )

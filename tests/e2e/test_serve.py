@@ -27,12 +27,16 @@ from workflows.models import Run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker, pytest.mark.django_db(transaction=True)]
 
+SERVED_APP_NAME = "rawr-serve-e2e"
 STRONG_KEY = "serve-e2e-k3N9qT7vXz2bLp8RfYwA1sD4gH6jM0nC5eU7iO9pQxZyV"
 
 
 @pytest.fixture
-def served(tmp_path: Path):
-    """``bash scripts/serve.sh`` in its own session; yields (base URL, process, log path)."""
+def served(request: pytest.FixtureRequest, tmp_path: Path):
+    """``bash scripts/serve.sh`` in its own session; yields (base URL, process, log path).
+
+    A test may override its environment with ``@pytest.mark.parametrize("served", [{...}],
+    indirect=True)``."""
     if settings.RAWR_EMBEDDED_DB or settings.RAWR_EMBEDDED_BROKER:
         pytest.skip("make serve needs DATABASE_URL and CELERY_BROKER_URL (make test sets both)")
     port = _free_port()
@@ -53,6 +57,9 @@ def served(tmp_path: Path):
         "WEB_CONCURRENCY": "1",
         "RAWR_WORKER_CONCURRENCY": "1",
         "RAWR_LOG_FORMAT": "json",
+        # libpq names every connection of the served processes (counted by a test).
+        "PGAPPNAME": SERVED_APP_NAME,
+        **getattr(request, "param", {}),
     }
     env.pop("TEST_DATABASE_NAME", None)
     with log_path.open("wb") as log:
@@ -129,3 +136,79 @@ def test_make_serve_answers_probes_static_files_and_triggers_then_stops_on_ctrl_
     assert f"run {run_id}: completed" in text
     with pytest.raises(ProcessLookupError):
         os.killpg(process.pid, 0)  # nothing of the group is left
+
+
+BURST = 500
+BURST_ENV = {
+    "WEB_CONCURRENCY": "2",
+    "RAWR_WEB_THREADS": "4",
+    "RAWR_DB_POOL_MAX": "4",
+    "RAWR_WORKER_CONCURRENCY": "2",
+}
+#: What the served processes may hold at most, whatever the number of requests: each web
+#: process its pool (2 x 4), each worker child one connection and one for its lease keeper
+#: thread (2 x 2), the worker's sweeper and scheduler threads (2), the standalone
+#: scheduler (1).
+CONNECTION_BOUND = 2 * 4 + 2 * 2 + 2 + 1
+
+
+def _served_connections() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+            [SERVED_APP_NAME],
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize("served", [BURST_ENV], indirect=True)
+def test_five_hundred_concurrent_triggers_are_all_accepted_and_run_within_the_pools(
+    served,
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    base, process, log_path = served
+    document = Document.objects.create(title="Burst", body="five hundred triggers at once")
+    key = issue_key(name="serve-burst")
+    _wait_serving(log_path, process)
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=50, pool_maxsize=50)
+    session.mount("http://", adapter)
+    peak = [0]
+    sampling = [True]
+
+    def sample() -> None:
+        while sampling[0]:
+            peak[0] = max(peak[0], _served_connections())
+            time.sleep(0.05)
+
+    def trigger(_: int) -> requests.Response:
+        return session.post(
+            base + "/api/workflows/search/enrich",
+            json={"documentId": document.pk},
+            headers={"Authorization": f"Bearer {key.secret}"},
+            timeout=60,
+        )
+
+    with ThreadPoolExecutor(max_workers=51) as pool:
+        sampler = pool.submit(sample)
+        started = time.monotonic()
+        responses = list(pool.map(trigger, range(BURST)))
+        burst_seconds = time.monotonic() - started
+        statuses = {r.status_code for r in responses}
+        run_ids = [r.json()["runId"] for r in responses if r.status_code == 202]
+        deadline = time.monotonic() + 180
+        while Run.objects.filter(pk__in=run_ids, status="completed").count() < len(run_ids):
+            assert time.monotonic() < deadline, "the served worker did not finish the runs"
+            time.sleep(0.5)
+        sampling[0] = False
+        sampler.result()
+
+    print(
+        f"\n{BURST} concurrent triggers against make serve: {statuses} in {burst_seconds:.1f} s, "
+        f"all {len(run_ids)} runs completed; served connections peaked at {peak[0]} "
+        f"(bound {CONNECTION_BOUND})"
+    )
+    assert statuses == {202}, {r.status_code: r.text for r in responses if r.status_code != 202}
+    assert len(set(run_ids)) == BURST
+    assert 0 < peak[0] <= CONNECTION_BOUND

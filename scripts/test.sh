@@ -16,6 +16,9 @@ export CELERY_BROKER_URL="${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0}"
 # This session's own queue: a worker of another suite or of `make run` on the same broker
 # never takes these tests' messages (tests/workers.py starts workers on it).
 export RAWR_CELERY_QUEUE="${RAWR_CELERY_QUEUE:-rawr-test-$(date +%s)-$$}"
+# The test process serves live servers and runs threaded tests (racing requests, two
+# schedulers) besides its own connection: a pool sized for that, not for one web process.
+export RAWR_DB_POOL_MAX="${RAWR_DB_POOL_MAX:-16}"
 
 scripts/services.sh
 

@@ -284,6 +284,7 @@ class _KeeperThread:
                 try:
                     used = keeper.work(now, interval, threshold) or used
                 except Exception:  # a failed renewal must not kill the thread
+                    used = True  # its connection is closed below all the same
                     logger.exception("could not keep the lease of run %s", keeper.run_id)
             if used:
                 close_old_connections()

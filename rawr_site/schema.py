@@ -16,6 +16,8 @@ from django.conf import settings
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework.permissions import AllowAny, BasePermission, IsAdminUser
 
+from rawr_site.transports.openapi import rewrite_component_refs
+
 PUBLISHED_PREFIXES = ("/api/orpc/", "/api/workflows/")
 _UNPUBLISHED = ("/api/schema", "/api/docs", "/api/redoc")
 
@@ -289,7 +291,7 @@ def merge_openapi(target: dict[str, Any], incoming: dict[str, Any]) -> dict[str,
                 raise SchemaClashError(f"component {name!r} clashes and {new_name!r} is taken")
             renames[name] = new_name
     if renames:
-        incoming = _rewrite_refs(incoming, renames)
+        incoming = rewrite_component_refs(incoming, renames)
         incoming_schemas = incoming.get("components", {}).get("schemas", {})
         incoming_schemas = {renames.get(k, k): v for k, v in incoming_schemas.items()}
     target_schemas.update(incoming_schemas)
@@ -301,20 +303,6 @@ def merge_openapi(target: dict[str, Any], incoming: dict[str, Any]) -> dict[str,
                 raise SchemaClashError(f"{method.upper()} {path} is published twice")
             merged[method] = _normalize_operation(operation)
     return target
-
-
-def _rewrite_refs(node: Any, renames: dict[str, str]) -> Any:
-    if isinstance(node, dict):
-        out = {}
-        for key, value in node.items():
-            if key == "$ref" and isinstance(value, str):
-                prefix, _, name = value.rpartition("/")
-                value = f"{prefix}/{renames.get(name, name)}"
-            out[key] = _rewrite_refs(value, renames)
-        return out
-    if isinstance(node, list):
-        return [_rewrite_refs(item, renames) for item in node]
-    return node
 
 
 def _normalize_operation(operation: dict[str, Any]) -> dict[str, Any]:

@@ -231,10 +231,10 @@ class SchemaCatalog:
         keys, top = models_json_schema(models, ref_template=REF_TEMPLATE, by_alias=True)
         defs = top.get("$defs", {})
         renames = _friendly_names(defs)
-        for name, schema in _rewrite_component_refs(defs, renames).items():
+        for name, schema in rewrite_component_refs(defs, renames).items():
             self.components[renames.get(name, name)] = schema
         for key, ref in keys.items():
-            self._refs[key] = _rewrite_component_refs(dict(ref), renames)
+            self._refs[key] = rewrite_component_refs(dict(ref), renames)
 
     def ref(self, model: type[BaseModel], mode: str) -> dict[str, Any]:
         return copy.deepcopy(self._refs[(model, mode)])
@@ -258,17 +258,18 @@ def _friendly_names(defs: dict[str, Any]) -> dict[str, str]:
     return renames
 
 
-def _rewrite_component_refs(node: Any, renames: dict[str, str]) -> Any:
+def rewrite_component_refs(node: Any, renames: dict[str, str]) -> Any:
+    """``node`` with every ``$ref`` to a renamed component pointing at its new name."""
     if isinstance(node, dict):
         out = {}
         for key, value in node.items():
             if key == "$ref" and isinstance(value, str):
                 prefix, _, name = value.rpartition("/")
                 value = f"{prefix}/{renames.get(name, name)}"
-            out[key] = _rewrite_component_refs(value, renames)
+            out[key] = rewrite_component_refs(value, renames)
         return out
     if isinstance(node, list):
-        return [_rewrite_component_refs(item, renames) for item in node]
+        return [rewrite_component_refs(item, renames) for item in node]
     return node
 
 

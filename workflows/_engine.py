@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -19,7 +18,7 @@ from workflows import _enqueue, _registry, _sql, clock
 from workflows._lease import LeaseKeeper, claim
 from workflows._state import Ev, append, locked_run
 from workflows._steps import StepAPI, error_dict, retry_delay, storable
-from workflows._transitions import fail_run, notify_parent, public_error
+from workflows._transitions import fail_run, notify_parent, public_error, queue_retry
 from workflows.codes import RunErrorCode
 from workflows.errors import NonRetriableError, _Stop, _Suspend
 from workflows.models import Run, RunStatus, Step
@@ -153,17 +152,6 @@ def _body_failed(
             fail_run(run, error, [])
             return "failed"
         delay = retry_delay(exc, function.options, run.body_failures)
-        run.status = RunStatus.QUEUED
-        run.wake_at = clock.now() + timedelta(seconds=delay)
-        run.lease_owner, run.lease_expires_at = "", None
-        append(
-            run,
-            [
-                Ev(
-                    "run.retrying",
-                    payload={"error": public_error(error), "retryInSeconds": round(delay, 3)},
-                )
-            ],
-        )
-        _enqueue.enqueue_on_commit(run, eta=run.wake_at)
+        retrying = {"error": public_error(error), "retryInSeconds": round(delay, 3)}
+        queue_retry(run, delay, [Ev("run.retrying", payload=retrying)])
     return "retrying"

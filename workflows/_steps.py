@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import transaction
 
 from workflows import _enqueue, _registry, _sql, clock
-from workflows._lease import LeaseKeeper, lease_seconds
+from workflows._lease import LeaseKeeper, lease_until
 from workflows._state import Ev, append, locked_run
 from workflows._transitions import (
     cancel_running,
@@ -26,6 +26,7 @@ from workflows._transitions import (
     fail_run,
     pending_approval,
     public_error,
+    queue_retry,
 )
 from workflows._triggers import event_send, trigger
 from workflows.codes import RunErrorCode
@@ -383,8 +384,9 @@ class StepAPI:
         if run.cancel_requested_at is not None:
             cancel_running(run, at_step_boundary=True)
             return None
-        deadline = self._function.options.timeout
-        if deadline and run.started_at and now - run.started_at > timedelta(seconds=deadline):
+        self._run = run
+        if self._past_deadline(now):
+            deadline = self._function.options.timeout
             fail_run(
                 run,
                 {
@@ -394,8 +396,7 @@ class StepAPI:
                 [],
             )
             return None
-        run.lease_expires_at = now + timedelta(seconds=lease_seconds())
-        self._run = run
+        run.lease_expires_at = lease_until(now)
         return run
 
     def _start(
@@ -579,21 +580,8 @@ class StepAPI:
                     )
                 else:
                     delay = retry_delay(exc, self._function.options, step.attempts)
-                    run.status = RunStatus.QUEUED
-                    run.wake_at = clock.now() + timedelta(seconds=delay)
-                    run.lease_owner, run.lease_expires_at = "", None
-                    append(
-                        run,
-                        [
-                            *begun,
-                            Ev(
-                                "step.failed",
-                                step.step_id,
-                                {**event, "retryInSeconds": round(delay, 3)},
-                            ),
-                        ],
-                    )
-                    _enqueue.enqueue_on_commit(run, eta=run.wake_at)
+                    retried = {**event, "retryInSeconds": round(delay, 3)}
+                    queue_retry(run, delay, [*begun, Ev("step.failed", step.step_id, retried)])
         if run is None or final:
             raise _Stop("failed" if run is not None else "ended at a step boundary")
         raise _Suspend()

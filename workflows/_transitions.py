@@ -8,7 +8,7 @@ works on a run the caller has locked, inside the caller's transaction.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -36,6 +36,16 @@ def fail_run(run: Run, error: dict[str, Any], events: list[Ev]) -> None:
     )
     run_id = run.pk
     transaction.on_commit(lambda: notify_parent(run_id))
+
+
+def queue_retry(run: Run, delay: float, events: list[Ev]) -> None:
+    """Put a locked run back in the queue to be executed again in ``delay`` seconds (a
+    step's or the body's retry), with its events; sent when the transaction commits."""
+    run.status = RunStatus.QUEUED
+    run.wake_at = clock.now() + timedelta(seconds=delay)
+    run.lease_owner, run.lease_expires_at = "", None
+    append(run, events)
+    _enqueue.enqueue_on_commit(run, eta=run.wake_at)
 
 
 def cancel_running(run: Run, *, at_step_boundary: bool) -> None:

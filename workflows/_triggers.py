@@ -88,14 +88,7 @@ def trigger(
             "runId must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
             data={"runId": run_id},
         )
-    try:
-        parsed = function.parse_input(input)
-    except ValidationError as exc:
-        raise bad_request("Input validation failed", validation_issues(exc)) from exc
-    stored_input = (
-        parsed.model_dump(mode="json", by_alias=True) if hasattr(parsed, "model_dump") else parsed
-    )
-    refuse_unstorable(stored_input, "input")
+    parsed, stored_input = checked_input(function, input)
     options = function.options
     scope = fingerprint = ""
     if not use_idempotency:
@@ -166,6 +159,21 @@ def trigger(
             data={"idempotencyKey": idempotency_key, "runId": existing.pk},
         )
     return Triggered(existing, created=False)
+
+
+def checked_input(function: _registry.DurableFunction, raw: Any) -> tuple[Any, Any]:
+    """``raw`` validated by the function's input model: ``(parsed, stored JSON)``, or the
+    coded 400 (validation issues, or over the stored-data limits) before anything is
+    written. Triggers and schedules take their inputs through it."""
+    try:
+        parsed = function.parse_input(raw)
+    except ValidationError as exc:
+        raise bad_request("Input validation failed", validation_issues(exc)) from exc
+    stored = (
+        parsed.model_dump(mode="json", by_alias=True) if hasattr(parsed, "model_dump") else parsed
+    )
+    refuse_unstorable(stored, "input")
+    return parsed, stored
 
 
 def refuse_unstorable(value: Any, what: str) -> None:

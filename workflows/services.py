@@ -15,7 +15,13 @@ from rawr_site.contract.errors import RawrError
 from workflows import _enqueue, clock
 from workflows._state import Ev, append, locked_run
 from workflows._transitions import close_approvals, notify_parent
-from workflows._triggers import Triggered, event_send, refuse_unstorable, trigger
+from workflows._triggers import (
+    Triggered,
+    checked_input,
+    event_send,
+    refuse_unstorable,
+    trigger,
+)
 from workflows.codes import (
     APPROVAL_NOT_FOUND,
     APPROVAL_NOT_PENDING,
@@ -45,6 +51,7 @@ __all__ = [
     "RUN_NOT_FOUND",
     "Triggered",
     "approval_decide",
+    "checked_input",
     "event_send",
     "run_cancel",
     "run_replay",

@@ -14,10 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from pydantic import ValidationError
 
-from rawr_site.contract.errors import RawrError, bad_request
-from rawr_site.contract.procedure import validation_issues
+from rawr_site.contract.errors import RawrError
 from workflows import DurableFunction, _registry, clock, is_safe_id
 from workflows.schedules.codes import (
     FUNCTION_NOT_FOUND,
@@ -28,6 +26,7 @@ from workflows.schedules.codes import (
 from workflows.schedules.cron import CronSpec, MissedPolicy, parse_cron, parse_missed
 from workflows.schedules.declarations import DECLARED_PREFIX, Declaration, declarations
 from workflows.schedules.models import Schedule, ScheduleSource
+from workflows.services import checked_input
 
 logger = logging.getLogger("workflows.schedules")
 
@@ -65,13 +64,7 @@ def validate_schedule(
         raise FUNCTION_NOT_FOUND(
             f"No durable function {function_id!r}", data={"functionId": str(function_id)[:200]}
         )
-    try:
-        parsed = function.parse_input(input)
-    except ValidationError as exc:
-        raise bad_request("Input validation failed", validation_issues(exc)) from exc
-    stored = (
-        parsed.model_dump(mode="json", by_alias=True) if hasattr(parsed, "model_dump") else parsed
-    )
+    _parsed, stored = checked_input(function, input)
     return ValidSchedule(function, spec, policy, stored)
 
 

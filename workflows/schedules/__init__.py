@@ -1,6 +1,6 @@
 """Cron schedules of durable functions (a Django app, label ``schedules``).
 
-Declare one in code with ``@schedule(...)`` above ``@durable_function``; create, pause,
+Declare one with ``cron=`` on ``@durable_function`` (or ``declare()``); create, pause,
 resume and delete them at run time through ``/api/schedules/``, the console, or
 ``workflows.schedules.services``. The scheduler (``scheduler.fire_due``) runs in every
 worker and in ``manage.py rawr scheduler``; each tick starts exactly one run, whose
@@ -9,6 +9,6 @@ idempotency key is ``schedule:<id>:<tick>``.
 
 from __future__ import annotations
 
-from workflows.schedules.declarations import declare, schedule, temporarily_declared
+from workflows.schedules.declarations import declare, temporarily_declared
 
-__all__ = ["declare", "schedule", "temporarily_declared"]
+__all__ = ["declare", "temporarily_declared"]

@@ -1,10 +1,12 @@
-"""Schedules declared in code, next to the durable function they start.
+"""Schedules declared in code, on the durable function they start.
 
 ::
 
-    @schedule("*/5 * * * *", timezone="Europe/Berlin", missed=("catch_up", 3))
-    @durable_function("invoicing.remind", capability="invoicing")
+    @durable_function("invoicing.remind", capability="invoicing",
+                      cron="*/5 * * * *", timezone="Europe/Berlin", missed=("catch_up", 3))
     def remind(ctx, step): ...
+
+``declare(function_id, cron, ...)`` does the same for a function declared elsewhere.
 
 A declaration is stored as written and checked by the ``schedules`` system checks at
 start-up (every mistake reported at once, with its code), not at import: a typo in a cron
@@ -15,13 +17,13 @@ pausing it in the console survives restarts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from rawr_site.registry import Registry
-from workflows import DurableFunction, _registry
+from workflows import _registry
 from workflows.schedules.cron import CronSpec, MissedPolicy, parse_cron, parse_missed
 
 #: Row id of a declared schedule: stable across restarts and deploys.
@@ -68,30 +70,11 @@ def declare(
     )
 
 
-def schedule(
-    cron: str, *, timezone: str = "UTC", input: Any = None, missed: Any = "skip"
-) -> Callable[[DurableFunction], DurableFunction]:
-    """Decorator form of ``declare``, stacked above ``@durable_function``.
-
-    ``input`` is what every tick's run receives (validated by the function's input model
-    at start-up); ``missed`` is ``"skip"`` or ``("catch_up", N)`` (see ``MissedPolicy``).
-    """
-
-    def decorator(function: DurableFunction) -> DurableFunction:
-        if not isinstance(function, DurableFunction):
-            raise TypeError("@schedule goes above @durable_function(...)")
-        declare(function.id, cron, timezone=timezone, input=input, missed=missed)
-        return function
-
-    return decorator
-
-
 def declarations() -> list[Declaration]:
-    """Every declaration: ``@schedule``/``declare`` ones, and ``cron=`` on
-    ``@durable_function`` once the runtime carries it (``function.options.cron``)."""
+    """Every declaration: ``cron=`` on ``@durable_function``, and ``declare()`` ones."""
     found = {d.function_id: d for d in _declarations.values()}
     for function in _registry.all_functions():
-        spec = getattr(function.options, "cron", None)
+        spec = function.options.cron
         if spec is not None and function.id not in found:
             found[function.id] = Declaration(
                 function.id,

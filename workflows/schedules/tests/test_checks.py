@@ -3,13 +3,10 @@ with the code the API gives for it; a valid declaration passes."""
 
 from __future__ import annotations
 
-import inspect
-
 import pytest
 from django.core import checks
 
 from workflows import durable_function, temporarily_registered
-from workflows.schedules import schedule
 from workflows.schedules.checks import check_declarations
 from workflows.schedules.declarations import Declaration, declarations, temporarily_declared
 
@@ -50,36 +47,6 @@ def test_the_check_is_registered_with_django(functions):
     assert found == ["schedules.E001"]
 
 
-def test_the_decorator_declares_on_the_durable_function():
-    @schedule("*/5 * * * *", timezone="Europe/Berlin", missed=("catch_up", 3))
-    @durable_function("t.sched.decorated")
-    def decorated(ctx, step):
-        return None
-
-    from workflows.schedules.declarations import _declarations
-
-    try:
-        with temporarily_registered(decorated):
-            (found,) = [d for d in declarations() if d.function_id == "t.sched.decorated"]
-            assert (found.cron, found.timezone, found.missed) == (
-                "*/5 * * * *",
-                "Europe/Berlin",
-                ("catch_up", 3),
-            )
-            assert _errors() == []
-    finally:
-        _declarations.unregister("t.sched.decorated")
-
-
-def test_the_decorator_goes_above_durable_function():
-    with pytest.raises(TypeError):
-        schedule("* * * * *")(lambda ctx, step: None)
-
-
-_CRON_ON_FUNCTIONS = "cron" in inspect.signature(durable_function).parameters
-
-
-@pytest.mark.skipif(not _CRON_ON_FUNCTIONS, reason="durable_function has no cron= yet")
 def test_cron_on_durable_function_is_a_declaration():
     @durable_function(
         "t.sched.native",

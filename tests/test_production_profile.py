@@ -16,6 +16,7 @@ from rawr_site.celery import app as celery_app
 from rawr_site.log_context import CorrelationIdFilter, reset_current, set_current
 from rawr_site.log_json import JsonFormatter
 from rawr_site.production import unsafe_production_settings
+from tests.prerequisites import missing_prerequisite
 
 STRONG_KEY = "k3N9-qT7vXz2bLp8RfYwA1sD4gH6jM0nC5eU7iO9pQxZyVbTr-w8"
 
@@ -89,7 +90,7 @@ def test_liveness_answers_any_host_without_touching_the_database() -> None:
 @pytest.mark.django_db
 def test_readiness_is_200_when_database_and_broker_answer() -> None:
     if settings.RAWR_EMBEDDED_BROKER:
-        pytest.skip("needs CELERY_BROKER_URL (make test sets it)")
+        missing_prerequisite("needs CELERY_BROKER_URL (make test sets it)")
     response = Client().get("/readyz", HTTP_HOST="10.0.0.7")
 
     assert response.status_code == 200

@@ -22,6 +22,7 @@ from django.db import connection
 
 from capabilities.search.models import Document
 from tests.factories import issue_key
+from tests.prerequisites import missing_prerequisite
 from tests.workers import _free_port, _test_database_url
 from workflows.models import Run
 
@@ -38,7 +39,9 @@ def served(request: pytest.FixtureRequest, tmp_path: Path):
     A test may override its environment with ``@pytest.mark.parametrize("served", [{...}],
     indirect=True)``."""
     if settings.RAWR_EMBEDDED_DB or settings.RAWR_EMBEDDED_BROKER:
-        pytest.skip("make serve needs DATABASE_URL and CELERY_BROKER_URL (make test sets both)")
+        missing_prerequisite(
+            "make serve needs DATABASE_URL and CELERY_BROKER_URL (make test sets both)"
+        )
     port = _free_port()
     log_path = tmp_path / "serve.log"
     env = {

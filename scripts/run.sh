@@ -24,45 +24,11 @@ else
   python manage.py rawr demo
 fi
 
-pids=()
-
-stop() {
-  local code="$1"
-  trap - INT TERM
-  echo "==> stopping the web server and the worker"
-  for pid in "${pids[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  # A warm Celery shutdown finishes the tasks in hand; give it 30 s, then kill.
-  local deadline=$((SECONDS + 30))
-  while ((SECONDS < deadline)); do
-    local alive=0
-    for pid in "${pids[@]}"; do
-      kill -0 "$pid" 2>/dev/null && alive=1
-    done
-    ((alive)) || break
-    sleep 0.2
-  done
-  for pid in "${pids[@]}"; do
-    # Each child leads its own process group (set -m below): this reaches pool children.
-    kill -KILL -- "-$pid" 2>/dev/null || true
-  done
-  wait 2>/dev/null || true
-  exit "$code"
-}
-trap 'stop 130' INT
-trap 'stop 143' TERM
-
-# Own process groups: a terminal's Ctrl-C reaches only this script, which stops the
-# children once, in order, instead of each of them reacting on its own.
-set -m
+source scripts/supervise.sh
 # --insecure serves static files (admin, Swagger UI) with DEBUG off.
-python manage.py runserver "$host:$port" --noreload --insecure &
-server=$!
-celery -A rawr_site worker --loglevel=INFO &
-worker=$!
-set +m
-pids=("$server" "$worker")
+start_child web python manage.py runserver "$host:$port" --noreload --insecure
+start_child worker celery -A rawr_site worker --loglevel=INFO
+server="${pids[0]}"
 
 ready=0
 for _ in $(seq 1 240); do
@@ -99,9 +65,4 @@ else
 fi
 
 # Whichever child exits first takes the other one down with it.
-set +e
-wait -n "${pids[@]}"
-code=$?
-set -e
-echo "error: a child process exited (status $code)" >&2
-stop "$code"
+supervise

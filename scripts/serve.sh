@@ -40,54 +40,15 @@ python manage.py migrate --noinput
 echo "==> collecting static files"
 python manage.py collectstatic --noinput --verbosity 1
 
-pids=()
-names=()
-
-stop() {
-  local code="$1"
-  trap - INT TERM
-  echo "==> stopping ${names[*]}"
-  for pid in "${pids[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  # gunicorn finishes requests in hand, Celery the tasks in hand (warm shutdown); 30 s.
-  local deadline=$((SECONDS + 30))
-  while ((SECONDS < deadline)); do
-    local alive=0
-    for pid in "${pids[@]}"; do
-      kill -0 "$pid" 2>/dev/null && alive=1
-    done
-    ((alive)) || break
-    sleep 0.2
-  done
-  for pid in "${pids[@]}"; do
-    # Each child leads its own process group (set -m): this reaches pool children too.
-    kill -KILL -- "-$pid" 2>/dev/null || true
-  done
-  wait 2>/dev/null || true
-  echo "==> stopped"
-  exit "$code"
-}
-trap 'stop 130' INT
-trap 'stop 143' TERM
-
-# Own process groups: Ctrl-C reaches only this script, which stops the children once.
-set -m
-gunicorn -c rawr_site/gunicorn_conf.py rawr_site.wsgi:application &
-pids+=("$!")
-names+=(web)
+source scripts/supervise.sh
+start_child web gunicorn -c rawr_site/gunicorn_conf.py rawr_site.wsgi:application
 for i in $(seq 1 "$workers"); do
   # Each worker also runs the sweeper (and the scheduler, where there is one) on a timer.
-  celery "${celery_args[@]}" -A rawr_site worker --loglevel=INFO --hostname="worker$i@%h" \
-    --concurrency="$concurrency" "${queue_args[@]}" &
-  pids+=("$!")
-  names+=("worker$i")
+  start_child "worker$i" celery "${celery_args[@]}" -A rawr_site worker --loglevel=INFO \
+    --hostname="worker$i@%h" --concurrency="$concurrency" "${queue_args[@]}"
 done
 # The standalone scheduler: ticks fire on time even while every worker is busy.
-python manage.py rawr scheduler &
-pids+=("$!")
-names+=(scheduler)
-set +m
+start_child scheduler python manage.py rawr scheduler
 
 ready=0
 for _ in $(seq 1 120); do
@@ -115,9 +76,4 @@ else
   echo "warning: $base/readyz did not answer 200 within 60 s" >&2
 fi
 
-set +e
-wait -n "${pids[@]}"
-code=$?
-set -e
-echo "error: a child process exited (status $code)" >&2
-stop "$code"
+supervise
